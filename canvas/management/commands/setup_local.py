@@ -1,0 +1,40 @@
+"""What `make run` does before serving: an admin account and the demo workflows."""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from canvas.models import Workflow
+
+DEMOS = Path(__file__).resolve().parents[2] / "demo"
+
+
+class Command(BaseCommand):
+    help = "Create the local admin user (once) and load the demo workflows that are missing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default=os.getenv("SDL_ADMIN_USER", "admin"))
+
+    def handle(self, username, **options):
+        User = get_user_model()
+        admin = User.objects.filter(username=username).first()
+        if admin is None:
+            password = os.getenv("SDL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+            admin = User.objects.create_superuser(username, password=password)
+            shown = "(from SDL_ADMIN_PASSWORD)" if os.getenv("SDL_ADMIN_PASSWORD") else password
+            self.stdout.write(
+                self.style.SUCCESS(f"Created user {username} with password {shown}")
+                + "\nIt is shown only this once; change it in the admin."
+            )
+        elif os.getenv("SDL_ADMIN_PASSWORD"):
+            admin.set_password(os.environ["SDL_ADMIN_PASSWORD"])
+            admin.save(update_fields=["password"])
+        for path in sorted(DEMOS.glob("*.json")):
+            document = json.loads(path.read_text())
+            if not Workflow.objects.filter(name=document["name"]).exists():
+                Workflow.create(document, admin, message="Demo workflow")
+                self.stdout.write(f"Loaded demo workflow {document['name']}")

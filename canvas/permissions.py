@@ -1,0 +1,47 @@
+"""Who may do what with a workflow: its owner, and the users and groups it is shared with.
+
+Anyone else is told the workflow does not exist (404), never that it is private.
+"""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from canvas.models import LEVELS, Permission, Workflow, WorkflowShare
+
+
+class Forbidden(Exception):
+    """Visible, but this user may not do that (403)."""
+
+
+def visible(user) -> QuerySet[Workflow]:
+    if not user.is_authenticated:
+        return Workflow.objects.none()
+    if user.is_superuser:
+        return Workflow.objects.all()
+    shared = WorkflowShare.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
+    return Workflow.objects.filter(Q(owner=user) | Q(pk__in=shared.values("workflow")))
+
+
+def level(user, workflow: Workflow) -> int:
+    if user.is_superuser or workflow.owner_id == user.pk:
+        return LEVELS[Permission.EDIT]
+    shares = workflow.shares.filter(Q(user=user) | Q(group__in=user.groups.all()))
+    return max((LEVELS[Permission(s.permission)] for s in shares), default=0)
+
+
+def permission_name(user, workflow: Workflow) -> str | None:
+    wanted = level(user, workflow)
+    return next((p.value for p, n in LEVELS.items() if n == wanted), None)
+
+
+def get_workflow(user, workflow_id: int, need: str = Permission.VIEW) -> Workflow:
+    workflow = visible(user).filter(pk=workflow_id).first()
+    if workflow is None:
+        raise Http404("no such workflow")
+    if level(user, workflow) < LEVELS[Permission(need)]:
+        raise Forbidden(f"you may not {need} this workflow")
+    return workflow
+
+
+def may_delete(user, workflow: Workflow) -> bool:
+    return user.is_superuser or workflow.owner_id == user.pk

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OrchestrationConfig(AppConfig):
+    name = "orchestration"
+    verbose_name = "Runs and schedules"
+
+    def ready(self):
+        from orchestration import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,76 @@
+"""The workflow document (`sdl-workflow/1`): its shape as strict pydantic models.
+
+`../shared/design/workflow-format.md` is the contract; read documents through these models,
+never as raw dicts.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from robots.deck import Deck
+
+SCHEMA = "sdl-workflow/1"
+NODE_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Robot(_Strict):
+    type: Literal["OT-2", "Flex"]
+    api_level: str = Field(default="2.20", max_length=10)
+
+
+class Parameter(_Strict):
+    type: Literal["number", "integer", "string", "boolean"]
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    enum: list[Any] | None = None
+    title: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class Position(_Strict):
+    x: float
+    y: float
+
+
+class Node(_Strict):
+    id: str = Field(pattern=NODE_ID)
+    type: str = Field(min_length=1, max_length=100)
+    label: str | None = Field(default=None, max_length=200)
+    position: Position | None = None
+    params: dict[str, Any]
+    retries: int = Field(default=0, ge=0, le=100)
+    retry_delay_s: float = Field(default=1.0, ge=0, le=3600)
+    timeout_s: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
+    disabled: bool = False
+
+
+class Edge(_Strict):
+    source: str = Field(min_length=1, max_length=64)
+    target: str = Field(min_length=1, max_length=64)
+    when: str | None = Field(default=None, max_length=500)
+
+
+class Header(BaseModel):
+    """The top level, with nodes and edges still raw so each can be checked on its own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_: Literal["sdl-workflow/1"] = Field(alias="schema")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20000)
+    robot: Robot | None = None
+    deck: Deck | None = None
+    parameters: dict[str, Parameter] = {}
+    nodes: list[Any]
+    edges: list[Any]
+
+
+class Document(Header):
+    nodes: list[Node]
+    edges: list[Edge]

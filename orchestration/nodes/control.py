@@ -1,0 +1,84 @@
+"""Control-flow node types: they need no robot."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from orchestration.registry import NodeType, Params
+
+
+class Start(NodeType):
+    type = "control.start"
+    title = "Start"
+    category = "control"
+    description = "Marks where the workflow begins."
+
+    def execute(self, context, params):
+        return {}
+
+
+class DelayParams(Params):
+    seconds: float = Field(ge=0, le=7 * 24 * 3600, description="How long to wait, in seconds")
+
+
+class Delay(NodeType):
+    type = "control.delay"
+    title = "Delay"
+    category = "control"
+    description = "Waits; a cancelled run stops waiting at once."
+    Params = DelayParams
+    outputs = {"seconds": "the time waited, in seconds"}
+
+    def execute(self, context, params):
+        context.sleep(params.seconds)
+        return {"seconds": params.seconds}
+
+
+class PauseParams(Params):
+    message: str = Field(default="Continue when ready", max_length=2000)
+
+
+class Pause(NodeType):
+    type = "control.pause"
+    title = "Pause"
+    category = "control"
+    description = "Waits until a person clicks Continue (or the run is cancelled)."
+    Params = PauseParams
+    outputs = {"continued_by": "who continued the run"}
+
+    def execute(self, context, params):
+        return {"continued_by": context.wait_for_continue(params.message)}
+
+
+class CommentParams(Params):
+    text: str = Field(default="", max_length=10000)
+
+
+class Comment(NodeType):
+    type = "control.comment"
+    title = "Comment"
+    category = "control"
+    description = "A note on the canvas; does nothing when run."
+    Params = CommentParams
+
+    def execute(self, context, params):
+        return {}
+
+
+class LogParams(Params):
+    message: str | int | float | bool = Field(max_length=10000)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Log(NodeType):
+    type = "control.log"
+    title = "Log"
+    category = "control"
+    description = "Writes a line to the run's log."
+    Params = LogParams
+    outputs = {"message": "the line written"}
+
+    def execute(self, context, params):
+        message = str(params.message)
+        context.log(message, params.level)
+        return {"message": message}

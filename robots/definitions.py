@@ -1,0 +1,228 @@
+"""Opentrons' own definitions of labware, pipettes, modules and decks.
+
+Read from the data files shipped in `opentrons_shared_data` (fast: no Protocol API import),
+so validation and the deck editor offer exactly what the installed `opentrons` accepts.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import opentrons_shared_data
+from opentrons_shared_data.pipette import load_data
+from opentrons_shared_data.pipette import pipette_load_name_conversions as pipette_names
+from opentrons_shared_data.pipette.types import PIPETTE_API_NAMES_MAP
+
+DATA = Path(opentrons_shared_data.__file__).parent / "data"
+ROBOT_TYPES = ("OT-2", "Flex")
+# The newest Protocol API level the installed opentrons (8.8) runs; Flex needs 2.15 or later.
+MAX_API_LEVEL = (2, 27)
+MIN_API_LEVEL = {"OT-2": (2, 0), "Flex": (2, 15)}
+SLOTS = {
+    "OT-2": [str(n) for n in range(1, 12)],
+    "Flex": [f"{row}{col}" for row in "ABCD" for col in (1, 2, 3)],
+}
+TRASH_SLOTS = {"OT-2": ["12"], "Flex": ["A1", "B1", "C1", "D1", "A3", "B3", "C3", "D3"]}
+# Module generations an OT-2 takes (Opentrons' hardware compatibility table); the Flex list
+# is read from its deck definition below.
+OT2_MODULES = {
+    "magneticModuleV1",
+    "magneticModuleV2",
+    "temperatureModuleV1",
+    "temperatureModuleV2",
+    "thermocyclerModuleV1",
+    "thermocyclerModuleV2",
+    "heaterShakerModuleV1",
+}
+
+
+@dataclass(frozen=True)
+class LabwareDef:
+    load_name: str
+    display_name: str
+    category: str
+    columns: tuple[tuple[str, ...], ...]  # Opentrons' `ordering`: wells column by column
+    is_tiprack: bool
+    well_volume: float  # µL, the largest well (a tip rack: the tip's volume)
+
+    @property
+    def wells(self) -> tuple[str, ...]:
+        return tuple(w for column in self.columns for w in column)
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(re.match(r"[A-Z]+", w).group() for w in self.columns[0]))
+
+    def as_json(self) -> dict:
+        return {
+            "load_name": self.load_name,
+            "display_name": self.display_name,
+            "category": self.category,
+            "is_tiprack": self.is_tiprack,
+            "well_volume": self.well_volume,
+            "rows": list(self.rows),
+            "columns": len(self.columns),
+            "wells": [list(c) for c in self.columns],
+        }
+
+
+@dataclass(frozen=True)
+class PipetteDef:
+    name: str
+    display_name: str
+    robot_type: str
+    channels: int
+    min_volume: float
+    max_volume: float
+    tip_volumes: frozenset[int]
+
+    def as_json(self) -> dict:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "channels": self.channels,
+            "min_volume": self.min_volume,
+            "max_volume": self.max_volume,
+            "tip_volumes": sorted(self.tip_volumes),
+        }
+
+
+@dataclass(frozen=True)
+class ModuleDef:
+    model: str
+    display_name: str
+    module_type: str
+    config: dict
+
+    def as_json(self) -> dict:
+        return {"model": self.model, "display_name": self.display_name, "type": self.module_type}
+
+
+@cache
+def _labware_files() -> dict[str, Path]:
+    """load name → the newest version's file."""
+    root = DATA / "labware" / "definitions" / "2"
+    files = {}
+    for folder in sorted(root.iterdir()):
+        versions = sorted(folder.glob("*.json"), key=lambda p: int(p.stem))
+        if versions:
+            files[folder.name] = versions[-1]
+    return files
+
+
+def labware_names() -> list[str]:
+    return list(_labware_files())
+
+
+@cache
+def labware(load_name: str) -> LabwareDef | None:
+    path = _labware_files().get(load_name)
+    if path is None:
+        return None
+    raw = json.loads(path.read_text())
+    volumes = [w.get("totalLiquidVolume", 0) for w in raw["wells"].values()]
+    return LabwareDef(
+        load_name=load_name,
+        display_name=raw["metadata"]["displayName"],
+        category=raw["metadata"].get("displayCategory", ""),
+        columns=tuple(tuple(c) for c in raw["ordering"]),
+        is_tiprack=bool(raw["parameters"].get("isTiprack")),
+        well_volume=max(volumes, default=0),
+    )
+
+
+def pipette_names_for(robot_type: str) -> list[str]:
+    return [n for n in PIPETTE_API_NAMES_MAP if (n.startswith("flex_")) == (robot_type == "Flex")]
+
+
+@cache
+def pipette(name: str) -> PipetteDef | None:
+    name_type = PIPETTE_API_NAMES_MAP.get(name)
+    if name_type is None:
+        return None
+    model = pipette_names.convert_pipette_name(name_type.value)
+    definition = load_data.load_definition(
+        model.pipette_type, model.pipette_channels, model.pipette_version, model.oem_type
+    )
+    liquids = list(definition.liquid_properties.values())
+    return PipetteDef(
+        name=name,
+        display_name=definition.display_name,
+        robot_type="Flex" if name.startswith("flex_") else "OT-2",
+        channels=int(model.pipette_channels.value),
+        min_volume=min(lp.min_volume for lp in liquids),
+        max_volume=max(lp.max_volume for lp in liquids),
+        tip_volumes=frozenset(int(t.value) for lp in liquids for t in lp.supported_tips),
+    )
+
+
+@cache
+def _modules() -> dict[str, ModuleDef]:
+    modules = {}
+    for path in sorted((DATA / "module" / "definitions" / "3").glob("*.json")):
+        raw = json.loads(path.read_text())
+        modules[raw["model"]] = ModuleDef(
+            raw["model"], raw["displayName"], raw["moduleType"], raw.get("config", {})
+        )
+    return modules
+
+
+def module(name: str) -> ModuleDef | None:
+    """A module by model (`temperatureModuleV2`) or by Opentrons' load name
+    (`temperature module gen2`, case-insensitive; GEN1 modules also without `gen1`)."""
+    modules = _modules()
+    if name in modules:
+        return modules[name]
+    wanted = name.strip().lower()
+    for m in modules.values():
+        display = m.display_name.lower()
+        if wanted in (display, display.removesuffix(" gen1")):
+            return m
+    return None
+
+
+@cache
+def _flex_deck() -> dict:
+    return json.loads((DATA / "deck" / "definitions" / "5" / "ot3_standard.json").read_text())
+
+
+def module_models_for(robot_type: str) -> list[str]:
+    if robot_type == "OT-2":
+        return sorted(OT2_MODULES)
+    fixtures = {f["id"] for f in _flex_deck()["cutoutFixtures"]}
+    return sorted(m for m in _modules() if m in fixtures or f"{m}Front" in fixtures)
+
+
+def module_slots(robot_type: str, model: str) -> list[str]:
+    """Slots a module may be loaded in. The Flex deck names an addressable area per slot
+    (`temperatureModuleV2D1`); the thermocycler has one fixed place on each robot."""
+    if model.startswith("thermocycler"):
+        return ["7"] if robot_type == "OT-2" else ["B1"]
+    if robot_type == "OT-2":
+        return SLOTS["OT-2"]
+    areas = {a["id"] for a in _flex_deck()["locations"]["addressableAreas"]}
+    short = model.replace("heaterShakerModuleV1", "heaterShakerV1")
+    return [s for s in SLOTS["Flex"] if f"{short}{s}" in areas]
+
+
+def parse_api_level(text: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d+)\.(\d+)", text or "")
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def catalogue(robot_type: str) -> dict:
+    """What the deck editor offers for one robot type."""
+    return {
+        "robot": robot_type,
+        "slots": SLOTS[robot_type],
+        "trash_slots": TRASH_SLOTS[robot_type],
+        "api_levels": [f"2.{n}" for n in range(MIN_API_LEVEL[robot_type][1], MAX_API_LEVEL[1] + 1)],
+        "labware": [labware(n).as_json() for n in labware_names()],
+        "pipettes": [pipette(n).as_json() for n in pipette_names_for(robot_type)],
+        "modules": [
+            {**module(m).as_json(), "slots": module_slots(robot_type, m)}
+            for m in module_models_for(robot_type)
+        ],
+    }

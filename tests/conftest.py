@@ -1,0 +1,55 @@
+import json
+
+import pytest
+from django.test import Client
+
+from tests.factories import make_user, token_for
+
+
+class Api:
+    """A JSON client for /api/ authenticated with a personal token."""
+
+    def __init__(self, user=None, **client_kw):
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token_for(user)}"} if user else {}
+        self.client = Client(**headers, **client_kw)
+
+    def _send(self, method, url, body, **kw):
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
+        return getattr(self.client, method)(url, data=data, content_type="application/json", **kw)
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, body=None, **kw):
+        return self._send("post", url, {} if body is None else body, **kw)
+
+    def put(self, url, body, **kw):
+        return self._send("put", url, body, **kw)
+
+    def delete(self, url, **kw):
+        return self.client.delete(url, **kw)
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def teammate(db):
+    return make_user("theo")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("oscar")
+
+
+@pytest.fixture
+def api(owner):
+    return Api(owner)
+
+
+@pytest.fixture
+def api_for(db):
+    return Api
