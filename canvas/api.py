@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
-from ninja import Body, File, Router, Schema
+from ninja import Body, File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -15,7 +15,7 @@ from canvas import permissions
 from canvas.models import Permission, VersionConflict, Workflow
 from orchestration.api import Problem
 from orchestration.validation import validate
-from sdl_site.api import read_json
+from sdl_site.jsonbody import BodyError, read_json
 
 router = Router(tags=["workflows"])
 
@@ -99,7 +99,7 @@ def refuse_if_not_a_workflow(document: Any):
     report = validate(document)
     if report.refused:
         first = next(i for i in report.issues if i.fatal)
-        return 422, {"detail": f"not saved: {first}", "errors": report.as_json()}
+        return Status(422, {"detail": f"not saved: {first}", "errors": report.as_json()})
     return None
 
 
@@ -117,15 +117,17 @@ def create_workflow(request, document: Body[dict[str, Any]]):
     if refused:
         return refused
     workflow = Workflow.create(document, request.user)
-    return 201, workflow_out(workflow, request.user)
+    return Status(201, workflow_out(workflow, request.user))
 
 
-@router.get("/workflows/{workflow_id}", response=WorkflowOut)
+@router.get("/workflows/{int:workflow_id}", response=WorkflowOut)
 def get_workflow(request, workflow_id: int):
     return workflow_out(permissions.get_workflow(request.user, workflow_id), request.user)
 
 
-@router.put("/workflows/{workflow_id}", response={200: WorkflowOut, 409: Conflict, 422: Refused})
+@router.put(
+    "/workflows/{int:workflow_id}", response={200: WorkflowOut, 409: Conflict, 422: Refused}
+)
 def save_workflow(request, workflow_id: int, body: SaveIn):
     """Save a new version. If the workflow moved on since `base_version`, nothing is written
     and the answer is 409 with the current version."""
@@ -136,44 +138,47 @@ def save_workflow(request, workflow_id: int, body: SaveIn):
     try:
         workflow.save_version(body.document, request.user, body.message[:500], body.base_version)
     except VersionConflict as exc:
-        return 409, {
-            "detail": f"version {body.base_version} is out of date: someone saved "
-            f"version {exc.current} since",
-            "current_version": exc.current,
-        }
+        return Status(
+            409,
+            {
+                "detail": f"version {body.base_version} is out of date: someone saved "
+                f"version {exc.current} since",
+                "current_version": exc.current,
+            },
+        )
     return workflow_out(workflow, request.user)
 
 
-@router.delete("/workflows/{workflow_id}", response={204: None})
+@router.delete("/workflows/{int:workflow_id}", response={204: None})
 def delete_workflow(request, workflow_id: int):
     workflow = permissions.get_workflow(request.user, workflow_id)
     if not permissions.may_delete(request.user, workflow):
         raise permissions.Forbidden("only the owner may delete a workflow")
     workflow.delete()
-    return 204, None
+    return Status(204, None)
 
 
-@router.get("/workflows/{workflow_id}/versions", response=list[VersionSummary])
+@router.get("/workflows/{int:workflow_id}/versions", response=list[VersionSummary])
 def list_versions(request, workflow_id: int):
     workflow = permissions.get_workflow(request.user, workflow_id)
     return [version_out(v) for v in workflow.versions.select_related("author")]
 
 
-@router.get("/workflows/{workflow_id}/versions/{number}", response=VersionOut)
+@router.get("/workflows/{int:workflow_id}/versions/{int:number}", response=VersionOut)
 def get_version(request, workflow_id: int, number: int):
     workflow = permissions.get_workflow(request.user, workflow_id)
     version = workflow.versions.filter(number=number).first()
     if version is None:
-        raise HttpError(404, f"workflow {workflow_id} has no version {number}")
+        raise HttpError(404, f"workflow {int:workflow_id} has no version {int:number}")
     return version_out(version, with_document=True)
 
 
-@router.post("/workflows/{workflow_id}/versions/{number}/restore", response=WorkflowOut)
+@router.post("/workflows/{int:workflow_id}/versions/{int:number}/restore", response=WorkflowOut)
 def restore_version(request, workflow_id: int, number: int):
     """Restoring writes the old document as a new version; history is never rewritten."""
     workflow = permissions.get_workflow(request.user, workflow_id, Permission.EDIT)
     if not workflow.versions.filter(number=number).exists():
-        raise HttpError(404, f"workflow {workflow_id} has no version {number}")
+        raise HttpError(404, f"workflow {int:workflow_id} has no version {int:number}")
     for _ in range(3):  # someone may save in between; restore onto whatever is current
         try:
             workflow.restore(number, request.user)
@@ -185,7 +190,7 @@ def restore_version(request, workflow_id: int, number: int):
     return workflow_out(workflow, request.user)
 
 
-@router.get("/workflows/{workflow_id}/export")
+@router.get("/workflows/{int:workflow_id}/export")
 def export_workflow(request, workflow_id: int):
     """The current document as a `.json` download, exactly as saved."""
     workflow = permissions.get_workflow(request.user, workflow_id)
@@ -204,12 +209,15 @@ def export_workflow(request, workflow_id: int):
 def import_workflow(request, file: File[UploadedFile]):
     """A `.json` file exported from here (multipart field `file`) becomes a new workflow."""
     if file.size > settings.SDL_MAX_DOCUMENT_BYTES:
-        return 413, {"detail": f"{file.name} is larger than the limit"}
-    document = read_json(file.read())
+        return Status(413, {"detail": f"{file.name} is larger than the limit"})
+    try:
+        document = read_json(file.read())
+    except BodyError as exc:
+        return Status(exc.status, {"detail": f"{file.name}: {exc}"})
     if not isinstance(document, dict):
-        return 400, {"detail": f"{file.name} does not hold a JSON object"}
+        return Status(400, {"detail": f"{file.name} does not hold a JSON object"})
     refused = refuse_if_not_a_workflow(document)
     if refused:
         return refused
     workflow = Workflow.create(document, request.user, message=f"Imported from {file.name}")
-    return 201, workflow_out(workflow, request.user)
+    return Status(201, workflow_out(workflow, request.user))

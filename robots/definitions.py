@@ -53,7 +53,8 @@ class LabwareDef:
 
     @property
     def rows(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(re.match(r"[A-Z]+", w).group() for w in self.columns[0]))
+        first = self.columns[0] if self.columns else ()  # adapters and lids have no wells
+        return tuple(dict.fromkeys(re.match(r"[A-Z]+", w).group() for w in first))
 
     def as_json(self) -> dict:
         return {

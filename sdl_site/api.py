@@ -1,18 +1,14 @@
-"""The HTTP API: one NinjaAPI, session (with CSRF) or personal-token auth, and a body parser
-that refuses oversized or too deeply nested JSON with a 4xx before anything else reads it."""
+"""The HTTP API: one NinjaAPI, session (with CSRF) or personal-token auth. JSON bodies are
+read (and refused when too large or too deep) by sdl_site.jsonbody.ApiJsonBody."""
 
-import json
-
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import HttpError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
 from canvas.models import ApiToken
 from canvas.permissions import Forbidden
+from sdl_site.jsonbody import read_json
 
 
 class BearerToken(HttpBearer):
@@ -23,49 +19,11 @@ class BearerToken(HttpBearer):
         return user
 
 
-def json_depth(value, limit: int) -> int:
-    """Nesting depth of a parsed JSON value, iteratively (no recursion on hostile input)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict | list):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            children = current.values() if isinstance(current, dict) else current
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def read_json(raw: bytes):
-    limit = settings.SDL_MAX_DOCUMENT_BYTES
-    if len(raw) > limit:
-        raise HttpError(413, f"the body is larger than {limit // 1024} KiB")
-    try:
-        value = json.loads(raw)
-    except RecursionError:
-        raise HttpError(400, "the JSON is nested too deeply")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpError(400, f"the body is not valid JSON: {exc}")
-    if json_depth(value, settings.SDL_MAX_JSON_DEPTH) > settings.SDL_MAX_JSON_DEPTH:
-        raise HttpError(400, f"the JSON is nested deeper than {settings.SDL_MAX_JSON_DEPTH}")
-    return value
-
-
 class SafeParser(Parser):
     def parse_body(self, request):
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > settings.SDL_MAX_DOCUMENT_BYTES:
-            raise HttpError(
-                413, f"the body is larger than {settings.SDL_MAX_DOCUMENT_BYTES // 1024} KiB"
-            )
-        try:
-            raw = request.body
-        except RequestDataTooBig:
-            raise HttpError(413, "the body is too large")
-        if not raw:
-            raise HttpError(400, "the body is empty: send a JSON document")
-        return read_json(raw)
+        if hasattr(request, "json_body"):  # read by sdl_site.jsonbody.ApiJsonBody
+            return request.json_body
+        return read_json(request.body)
 
 
 api = NinjaAPI(
