@@ -1,11 +1,18 @@
-"""Node types and validation. (Runs are added by the native engine.)"""
+"""Node types, validation and runs."""
 
+from datetime import datetime
 from typing import Any
 
-from ninja import Body, Router, Schema
+from django.http import Http404
+from ninja import Body, Router, Schema, Status
 
-from orchestration import registry
+from canvas import permissions
+from canvas.models import Permission
+from orchestration import registry, runs
+from orchestration.models import RobotLock, WorkflowRun
+from orchestration.runs import RunRefused
 from orchestration.validation import validate
+from robots.models import Robot
 
 router = Router(tags=["orchestration"])
 
@@ -31,3 +38,192 @@ def validate_document(request, document: Body[Any]):
     """Check a document without saving it; nothing in it is executed."""
     report = validate(document)
     return {"valid": report.valid, "errors": report.as_json()}
+
+
+# --- Runs ----------------------------------------------------------------------------------
+
+
+class RunIn(Schema):
+    engine: str | None = None
+    parameters: dict[str, Any] = {}
+    robot: str | None = None
+    wait_for_robot: bool = True
+    real_time_delays: bool = False
+
+
+class NodeRunOut(Schema):
+    node_id: str
+    state: str
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    output: Any
+    error: str
+    log: list[dict]
+    commands: list[dict]
+
+
+class RunOut(Schema):
+    id: int
+    workflow: int
+    workflow_name: str
+    version: int
+    engine: str
+    state: str
+    parameters: dict[str, Any]
+    robot: str | None
+    robot_lock: bool
+    started_by: str | None
+    trigger: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str
+    last_seq: int
+    nodes: list[NodeRunOut]
+
+
+class RunRefusedOut(Schema):
+    detail: str
+    errors: list[Problem] = []
+
+
+def run_out(run: WorkflowRun, with_nodes: bool = True) -> dict:
+    return {
+        "id": run.pk,
+        "workflow": run.workflow_id,
+        "workflow_name": run.workflow.name,
+        "version": run.version.number,
+        "engine": run.engine,
+        "state": run.state,
+        "parameters": run.parameters,
+        "robot": run.robot.name if run.robot else None,
+        "robot_lock": RobotLock.objects.filter(run=run).exists(),
+        "started_by": run.started_by.get_username() if run.started_by else None,
+        "trigger": run.trigger,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "error": run.error,
+        "last_seq": run.last_seq,
+        "nodes": [{f: getattr(n, f) for f in NodeRunOut.model_fields} for n in run.nodes.all()]
+        if with_nodes
+        else [],
+    }
+
+
+def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
+    run = (
+        WorkflowRun.objects.select_related("workflow", "version", "robot", "started_by")
+        .filter(pk=run_id, workflow__in=permissions.visible(user))
+        .first()
+    )
+    if run is None:
+        raise Http404("no such run")
+    permissions.get_workflow(user, run.workflow_id, need)
+    return run
+
+
+def refused(exc: RunRefused):
+    errors = [i.as_json() for i in exc.issues]
+    return Status(exc.status, {"detail": str(exc), "errors": errors})
+
+
+@router.post(
+    "/workflows/{int:workflow_id}/runs",
+    response={201: RunOut, 404: RunRefusedOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    tags=["runs"],
+)
+def start_run(request, workflow_id: int, body: RunIn):
+    """Start a run; it executes in the background. Needs "run" permission."""
+    workflow = permissions.get_workflow(request.user, workflow_id, Permission.RUN)
+    robot = None
+    if body.robot:
+        robot = Robot.objects.filter(name=body.robot).first()
+        if robot is None:
+            return Status(422, {"detail": f"no robot named {body.robot}"})
+    options = {"no_wait": not body.wait_for_robot, "real_time_delays": body.real_time_delays}
+    try:
+        run = runs.create_run(
+            workflow,
+            user=request.user,
+            engine_name=body.engine,
+            parameters=body.parameters,
+            robot=robot,
+            options=options,
+        )
+    except RunRefused as exc:
+        return refused(exc)
+    return Status(201, run_out(run))
+
+
+@router.get("/runs", response=list[RunOut], tags=["runs"])
+def list_runs(request, workflow: int | None = None, state: str | None = None, limit: int = 100):
+    query = WorkflowRun.objects.filter(workflow__in=permissions.visible(request.user))
+    if workflow is not None:
+        query = query.filter(workflow_id=workflow)
+    if state:
+        query = query.filter(state=state)
+    query = query.select_related("workflow", "version", "robot", "started_by")
+    return [run_out(r, with_nodes=False) for r in query[: max(1, min(limit, 1000))]]
+
+
+@router.get("/runs/{int:run_id}", response=RunOut, tags=["runs"])
+def get_run(request, run_id: int):
+    return run_out(visible_run(request.user, run_id))
+
+
+@router.get("/runs/{int:run_id}/events", tags=["runs"])
+def run_events(request, run_id: int, after: int = 0, limit: int = 10000):
+    """Every event after sequence number `after`, in order."""
+    run = visible_run(request.user, run_id)
+    events = run.events.filter(seq__gt=after).order_by("seq")[: max(1, min(limit, 10000))]
+    return [e.as_message() for e in events]
+
+
+@router.post("/runs/{int:run_id}/cancel", response={200: RunOut, 409: RunRefusedOut}, tags=["runs"])
+def cancel(request, run_id: int):
+    run = visible_run(request.user, run_id, Permission.RUN)
+    try:
+        return run_out(runs.cancel_run(run, request.user))
+    except RunRefused as exc:
+        return refused(exc)
+
+
+@router.post(
+    "/runs/{int:run_id}/continue", response={200: RunOut, 409: RunRefusedOut}, tags=["runs"]
+)
+def continue_(request, run_id: int):
+    """Leave a pause."""
+    run = visible_run(request.user, run_id, Permission.RUN)
+    try:
+        return run_out(runs.continue_run(run, request.user))
+    except RunRefused as exc:
+        return refused(exc)
+
+
+@router.post(
+    "/runs/{int:run_id}/rerun",
+    response={201: RunOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    tags=["runs"],
+)
+def rerun(request, run_id: int):
+    run = visible_run(request.user, run_id, Permission.RUN)
+    try:
+        return Status(201, run_out(runs.rerun(run, request.user)))
+    except RunRefused as exc:
+        return refused(exc)
+
+
+@router.post(
+    "/runs/{int:run_id}/resume-from/{node_id}",
+    response={201: RunOut, 404: RunRefusedOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    tags=["runs"],
+)
+def resume(request, run_id: int, node_id: str):
+    """A new run that keeps the completed nodes before `node_id` and starts there."""
+    run = visible_run(request.user, run_id, Permission.RUN)
+    try:
+        return Status(201, run_out(runs.resume_from(run, node_id, request.user)))
+    except RunRefused as exc:
+        return refused(exc)

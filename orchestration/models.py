@@ -1,0 +1,132 @@
+"""Run records: every run, every node's state, and the numbered events that tell the story."""
+
+from django.conf import settings
+from django.db import models
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+class NodeState(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Engine(models.TextChoices):
+    NATIVE = "native"
+    PREFECT = "prefect"
+
+
+class WorkflowRun(models.Model):
+    workflow = models.ForeignKey("canvas.Workflow", on_delete=models.CASCADE, related_name="runs")
+    version = models.ForeignKey(
+        "canvas.WorkflowVersion", on_delete=models.PROTECT, related_name="runs"
+    )
+    engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.NATIVE)
+    parameters = models.JSONField(default=dict, help_text="After defaults")
+    options = models.JSONField(default=dict, blank=True)
+    robot = models.ForeignKey(
+        "robots.Robot", null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger = models.CharField(max_length=200, blank=True, help_text="api, cli, schedule …")
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Signals from people to the process that executes the run (polled by the engine).
+    cancel_requested = models.BooleanField(default=False)
+    continued_by = models.CharField(max_length=150, blank=True)
+    # Which process executes the run, so a restarted server can tell a dead one.
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+    prefect_flow_run_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.workflow}"
+
+
+class NodeRun(models.Model):
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="nodes")
+    node_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=NodeState.choices, default=NodeState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    log = models.JSONField(default=list, blank=True)
+    commands = models.JSONField(default=list, blank=True, help_text="The robot's command log")
+    prefect_task_run_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "node_id"], name="one_node_run_per_node")
+        ]
+
+    def __str__(self):
+        return f"{self.node_id} of run {self.run_id}"
+
+
+class RunEvent(models.Model):
+    """One change of a run, numbered 1, 2, 3 … per run with no gaps."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=16)  # run | node | log | output
+    node_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=16, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_event_per_seq")]
+
+    def as_message(self) -> dict:
+        message = {
+            "run": self.run_id,
+            "seq": self.seq,
+            "type": self.type,
+            "at": self.at.isoformat(),
+        }
+        if self.node_id:
+            message["node_id"] = self.node_id
+        if self.state:
+            message["state"] = self.state
+        message.update(self.data)
+        return message
+
+
+class RobotLock(models.Model):
+    """A robot runs one workflow run at a time: this row is the lock (one per robot)."""
+
+    robot = models.OneToOneField(
+        "robots.Robot", primary_key=True, on_delete=models.CASCADE, related_name="lock"
+    )
+    run = models.OneToOneField(WorkflowRun, on_delete=models.CASCADE, related_name="robot_lock")
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.robot} held by run {self.run_id}"

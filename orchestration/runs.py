@@ -1,0 +1,192 @@
+"""Starting, cancelling, continuing and recovering runs: check, do, notify."""
+
+import logging
+import os
+
+from django.conf import settings
+from django.db import transaction
+
+from orchestration import engine, robots_glue, states
+from orchestration.models import Engine, NodeRun, NodeState, RunState, WorkflowRun
+from orchestration.plan import InvalidWorkflow, compile_plan
+from orchestration.states import RUN_TERMINAL
+from orchestration.validation import Issue
+
+log = logging.getLogger(__name__)
+
+
+class RunRefused(Exception):
+    def __init__(self, message: str, issues: list[Issue] | None = None, status: int = 422):
+        super().__init__(message)
+        self.issues = issues or []
+        self.status = status
+
+
+def create_run(
+    workflow,
+    *,
+    user=None,
+    engine_name: str | None = None,
+    parameters: dict | None = None,
+    robot=None,
+    options: dict | None = None,
+    trigger: str = "api",
+    version=None,
+    start: bool = True,
+) -> WorkflowRun:
+    """Check (valid document, parameters, engine, robot), create the run record with every
+    node pending, and start it once the transaction commits. Returns at once."""
+    engine_name = engine_name or settings.SDL_DEFAULT_ENGINE
+    version = version or workflow.versions.get(number=workflow.version)
+    options = dict(options or {})
+    if engine_name not in Engine.values:
+        raise RunRefused(f"unknown engine {engine_name}: use native or prefect")
+    if engine_name == Engine.PREFECT:
+        raise RunRefused("the Prefect engine is not available in this version: use native")
+    try:
+        plan = compile_plan(version.document, parameters or {})
+    except InvalidWorkflow as exc:
+        raise RunRefused(f"cannot run: {exc}", exc.issues)
+    if robot is not None:
+        if not robot.enabled:
+            raise RunRefused(f"robot {robot.name} is disabled")
+        robot_type = plan.document.robot.type if plan.document.robot else None
+        if robot_type and robot.robot_type != robot_type:
+            raise RunRefused(
+                f"robot {robot.name} is an {robot.robot_type}; the workflow is for the {robot_type}"
+            )
+        current = robots_glue.holder(robot.pk)
+        if options.get("no_wait") and current is not None:
+            raise RunRefused(robots_glue.busy_message(robot, current), status=409)
+    with transaction.atomic():
+        run = WorkflowRun.objects.create(
+            workflow=workflow,
+            version=version,
+            engine=engine_name,
+            parameters=plan.parameters,
+            options=options,
+            robot=robot,
+            started_by=user,
+            trigger=trigger,
+            host=engine.HOST,
+            pid=os.getpid(),
+        )
+        NodeRun.objects.bulk_create(NodeRun(run=run, node_id=node_id) for node_id in plan.steps)
+        states.run_created(run.pk)
+        if start:
+            transaction.on_commit(lambda: launch(run))
+    return run
+
+
+def launch(run: WorkflowRun):
+    engine.start(run.pk)
+
+
+def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
+    """A queued run ends at once; a running one starts no new node, asks running nodes to stop
+    and ends `cancelled` (the engine writes that)."""
+    if run.state in RUN_TERMINAL:
+        raise RunRefused(f"run {run.pk} has already ended ({run.state})", status=409)
+    WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    engine.signal_cancel(run.pk)
+    who = user.get_username() if user else "someone"
+    states.log(run.pk, "", f"cancel requested by {who}", "warning")
+    run.refresh_from_db()
+    return run
+
+
+def continue_run(run: WorkflowRun, user) -> WorkflowRun:
+    if run.state != RunState.PAUSED:
+        raise RunRefused(f"run {run.pk} is not paused (it is {run.state})", status=409)
+    try:
+        states.move_run(run.pk, RunState.RUNNING, continued_by=user.get_username())
+    except states.IllegalTransition as exc:
+        raise RunRefused(str(exc), status=409)
+    run.refresh_from_db()
+    return run
+
+
+def rerun(run: WorkflowRun, user) -> WorkflowRun:
+    return create_run(
+        run.workflow,
+        user=user,
+        engine_name=run.engine,
+        parameters=run.parameters,
+        robot=run.robot,
+        options={k: v for k, v in run.options.items() if k not in ("carried", "resumed_from")},
+        trigger=f"rerun of run {run.pk}",
+        version=run.version,
+    )
+
+
+def resume_from(run: WorkflowRun, node_id: str, user) -> WorkflowRun:
+    """A new run of the same version that treats the old run's completed nodes — except
+    `node_id` and everything after it — as done, outputs included, and begins at `node_id`."""
+    plan = compile_plan(run.version.document, run.parameters)
+    if node_id not in plan.steps:
+        raise RunRefused(f"the workflow has no node {node_id}", status=404)
+    redo = {node_id} | plan.descendants(node_id)
+    carried = {
+        n.node_id: n.output or {}
+        for n in run.nodes.filter(state=NodeState.COMPLETED)
+        if n.node_id not in redo
+    }
+    missing = sorted(p for p in plan.parents(node_id) if p not in carried)
+    if missing:
+        raise RunRefused(
+            f"cannot resume from {node_id}: {', '.join(missing)} did not complete in run {run.pk}",
+            status=409,
+        )
+    options = {**run.options, "carried": carried, "resumed_from": {"run": run.pk, "node": node_id}}
+    return create_run(
+        run.workflow,
+        user=user,
+        engine_name=run.engine,
+        parameters=run.parameters,
+        robot=run.robot,
+        options=options,
+        trigger=f"resume of run {run.pk} from {node_id}",
+        version=run.version,
+    )
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted_runs() -> list[int]:
+    """At server start: runs left queued/running/paused by a process of this machine that no
+    longer exists end `interrupted` — never restarted, a robot may have been half-way."""
+    interrupted = []
+    unfinished = WorkflowRun.objects.filter(
+        state__in=[RunState.QUEUED, RunState.RUNNING, RunState.PAUSED],
+        engine=Engine.NATIVE,
+        host=engine.HOST,
+    )
+    for run in unfinished:
+        if run.pid == os.getpid() or _alive(run.pid):
+            continue
+        try:
+            for node in run.nodes.filter(state__in=[NodeState.RUNNING, NodeState.RETRYING]):
+                states.move_node(run.pk, node.node_id, NodeState.CANCELLED, error="interrupted")
+            states.move_run(
+                run.pk,
+                RunState.INTERRUPTED,
+                error=f"the process running it (pid {run.pid}) stopped; check the robot "
+                "before running again",
+            )
+        except states.IllegalTransition:
+            continue
+        robots_glue.release(run.pk)
+        interrupted.append(run.pk)
+    if interrupted:
+        log.warning("marked runs %s interrupted", interrupted)
+    return interrupted

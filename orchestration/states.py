@@ -1,0 +1,119 @@
+"""Run and node state transitions, guarded in this one place.
+
+Each change is a conditional UPDATE (exactly one row moves from an allowed state, or the change
+is refused), and appends a `RunEvent` with the run's next sequence number in the same
+transaction; the event is published to browsers only after that transaction commits.
+"""
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from orchestration import events
+from orchestration.models import NodeRun, NodeState, RunEvent, RunState, WorkflowRun
+
+RUN_TERMINAL = {RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED}
+NODE_TERMINAL = {NodeState.COMPLETED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
+
+# target state → the states it may be entered from
+RUN_FROM = {
+    RunState.RUNNING: {RunState.QUEUED, RunState.PAUSED},
+    RunState.PAUSED: {RunState.RUNNING},
+    RunState.COMPLETED: {RunState.RUNNING},
+    RunState.FAILED: {RunState.QUEUED, RunState.RUNNING, RunState.PAUSED},
+    RunState.CANCELLED: {RunState.QUEUED, RunState.RUNNING, RunState.PAUSED},
+    RunState.INTERRUPTED: {RunState.QUEUED, RunState.RUNNING, RunState.PAUSED},
+}
+NODE_FROM = {
+    NodeState.RUNNING: {NodeState.PENDING, NodeState.RETRYING},
+    NodeState.RETRYING: {NodeState.RUNNING},
+    NodeState.COMPLETED: {NodeState.RUNNING, NodeState.PENDING},  # pending: carried over
+    NodeState.FAILED: {NodeState.RUNNING, NodeState.RETRYING, NodeState.PENDING},
+    NodeState.SKIPPED: {NodeState.PENDING},
+    NodeState.CANCELLED: {NodeState.PENDING, NodeState.RUNNING, NodeState.RETRYING},
+}
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+def _append_event(run_id: int, type_: str, node_id="", state="", data=None) -> RunEvent:
+    """Must run inside a transaction: the UPDATE locks the run's row until commit, so sequence
+    numbers are handed out one at a time, with no gaps."""
+    WorkflowRun.objects.filter(pk=run_id).update(last_seq=F("last_seq") + 1)
+    seq = WorkflowRun.objects.filter(pk=run_id).values_list("last_seq", flat=True).get()
+    event = RunEvent.objects.create(
+        run_id=run_id,
+        seq=seq,
+        type=type_,
+        node_id=node_id,
+        state=state,
+        data=data or {},
+        at=timezone.now(),
+    )
+    transaction.on_commit(lambda: events.publish(event))
+    return event
+
+
+def run_created(run_id: int) -> RunEvent:
+    """The first event of every run: it is queued."""
+    with transaction.atomic():
+        return _append_event(run_id, "run", state=RunState.QUEUED)
+
+
+def move_run(run_id: int, to: RunState, **fields) -> RunEvent:
+    now = timezone.now()
+    data = {k: v for k, v in fields.items() if k in ("error", "continued_by")}
+    if to == RunState.RUNNING:
+        fields["started_at"] = Coalesce(F("started_at"), Value(now))  # a resume keeps it
+    if to in RUN_TERMINAL:
+        fields.setdefault("finished_at", now)
+    with transaction.atomic():
+        changed = WorkflowRun.objects.filter(pk=run_id, state__in=RUN_FROM[to]).update(
+            state=to, **fields
+        )
+        if not changed:
+            current = WorkflowRun.objects.filter(pk=run_id).values_list("state", flat=True)
+            raise IllegalTransition(f"run {run_id} cannot go from {current.first()} to {to}")
+        return _append_event(run_id, "run", state=to, data=data)
+
+
+def move_node(run_id: int, node_id: str, to: NodeState, **fields) -> RunEvent:
+    now = timezone.now()
+    if to == NodeState.RUNNING:
+        fields.setdefault("started_at", now)
+    if to in NODE_TERMINAL:
+        fields.setdefault("finished_at", now)
+    with transaction.atomic():
+        changed = NodeRun.objects.filter(
+            run_id=run_id, node_id=node_id, state__in=NODE_FROM[to]
+        ).update(state=to, **fields)
+        if not changed:
+            current = NodeRun.objects.filter(run_id=run_id, node_id=node_id).values_list(
+                "state", flat=True
+            )
+            raise IllegalTransition(
+                f"node {node_id} of run {run_id} cannot go from {current.first()} to {to}"
+            )
+        data = {k: fields[k] for k in ("attempts", "error", "output") if k in fields}
+        return _append_event(run_id, "node", node_id=node_id, state=to, data=data)
+
+
+def log(run_id: int, node_id: str, message: str, level: str = "info") -> RunEvent:
+    line = {"at": timezone.now().isoformat(), "level": level, "message": message[:10000]}
+    with transaction.atomic():
+        if node_id:
+            node = NodeRun.objects.select_for_update().get(run_id=run_id, node_id=node_id)
+            node.log = [*node.log, line]
+            node.save(update_fields=["log"])
+        return _append_event(
+            run_id, "log", node_id=node_id, data={"level": level, "message": line["message"]}
+        )
+
+
+def record(run_id: int, type_: str, node_id: str = "", **data) -> RunEvent:
+    """An event that is not a state change (e.g. robot commands of a node)."""
+    with transaction.atomic():
+        return _append_event(run_id, type_, node_id=node_id, data=data)
