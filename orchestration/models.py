@@ -104,6 +104,9 @@ class RunEvent(models.Model):
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_event_per_seq")]
 
+    def __str__(self):
+        return f"event {self.seq} of run {self.run_id}: {self.type} {self.node_id} {self.state}"
+
     def as_message(self) -> dict:
         message = {
             "run": self.run_id,
