@@ -73,6 +73,9 @@ class Context:
             raise NodeTimeout()
 
     def sleep(self, seconds: float) -> None:
+        if self.options.get("skip_delays"):
+            self.log(f"dry run: {seconds:g} s wait skipped")
+            return
         end = time.monotonic() + seconds
         while True:
             self.check_cancelled()

@@ -76,6 +76,9 @@ def begin(executor, run) -> bool:
     except ControllerError as exc:
         states.move_run(run.pk, RunState.FAILED, error=str(exc))
         return False
+    if executor._robot.simulated and not executor.options.get("real_time_delays"):
+        executor.options["skip_delays"] = True  # a dry run does not wait out delays
+    states.log(run.pk, "", f"robot session open: {executor._robot.label}")
     return True
 
 

@@ -73,7 +73,11 @@ class OpentronsNode(NodeType):
         return []
 
     def execute(self, context, params):
-        return context.robot().execute(self.type, params)
+        session = context.robot()
+        try:
+            return session.execute(self.type, params, context)
+        finally:
+            context.record_commands(session.last_commands)
 
 
 def check_wells(deck, field: str, location: Wells, single: bool) -> list[tuple[str, str]]:
