@@ -10,13 +10,13 @@ commands come back.
 import time
 
 import httpx
+from django.conf import settings
 
 from orchestration.registry import NodeError
 from robots import definitions as defs
 from robots.simulator import SimulatorSession
 
 HEADERS = {"Opentrons-Version": "3"}
-REQUEST_TIMEOUT_S = 10
 COMMAND_WAIT_MS = 5000
 ROBOT_MODELS = {"OT-2": "OT-2 Standard", "Flex": "OT-3 Standard"}
 
@@ -28,11 +28,11 @@ class RobotError(Exception):
 class RobotClient:
     """Requests with the robot's name and address in every error."""
 
-    def __init__(self, robot, timeout: float = REQUEST_TIMEOUT_S):
+    def __init__(self, robot, timeout: float | None = None):
         self.robot = robot
-        self.timeout = timeout
+        self.timeout = timeout or settings.SDL_ROBOT_TIMEOUT_S
         self.http = httpx.Client(
-            base_url=f"http://{robot.host}:{robot.port}", headers=HEADERS, timeout=timeout
+            base_url=f"http://{robot.host}:{robot.port}", headers=HEADERS, timeout=self.timeout
         )
 
     def where(self) -> str:

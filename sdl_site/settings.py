@@ -150,6 +150,8 @@ SDL_DEFAULT_ENGINE = os.getenv("SDL_ENGINE", "native")
 SDL_ENGINE_THREADS = envint("SDL_ENGINE_THREADS", 8)
 PREFECT_API_URL = os.getenv("PREFECT_API_URL", "")
 SDL_PREFECT_WORK_POOL = os.getenv("SDL_PREFECT_WORK_POOL", "sdl")
+# Seconds to wait for a robot's HTTP answer before the node fails.
+SDL_ROBOT_TIMEOUT_S = envint("SDL_ROBOT_TIMEOUT_S", 10)
 # Functions a `python.call` node may call, by dotted name. Only the installation decides.
 SDL_PYTHON_CALLABLES = envlist(
     "SDL_PYTHON_CALLABLES", "orchestration.examples.add,orchestration.examples.mean"
@@ -192,5 +194,7 @@ LOGGING = {
     "loggers": {
         # Failed simulator commands log whole tracebacks; the node error keeps the message.
         "opentrons": {"level": "CRITICAL", "propagate": False},
+        "opentrons_shared_data": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }

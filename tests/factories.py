@@ -44,3 +44,10 @@ def make_workflow(owner, doc: dict | None = None, **kw) -> Workflow:
 
 def token_for(user) -> str:
     return ApiToken.issue(user)[1]
+
+
+def make_robot(name="ot2-sim", **kw):
+    from robots.models import Robot
+
+    kw.setdefault("robot_type", "OT-2")
+    return Robot.objects.create(name=name, **kw)

@@ -13,7 +13,10 @@ def wait_for(run_id: int, states=RUN_TERMINAL, timeout: float = 20) -> WorkflowR
         if run.state in states:
             return run
         time.sleep(0.02)
-    raise AssertionError(f"run {run_id} is still {run.state} after {timeout} s")
+    tail = [str(e) for e in run.events.order_by("-seq")[:8]]
+    raise AssertionError(
+        f"run {run_id} is still {run.state} after {timeout} s; last events: {tail}"
+    )
 
 
 def run_document(owner, doc, parameters=None, **kw) -> WorkflowRun:
