@@ -6,8 +6,8 @@ import pytest
 
 from orchestration import runs
 from orchestration.models import NodeState, RobotLock, RunState
-from tests.fakerobot import FakeRobot
 from tests.factories import demo, make_robot, make_workflow
+from tests.fakerobot import FakeRobot
 from tests.orchestration.runhelpers import nodes, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
