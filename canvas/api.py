@@ -15,6 +15,7 @@ from canvas import permissions
 from canvas.models import Permission, VersionConflict, Workflow
 from orchestration.api import Problem
 from orchestration.validation import validate
+from robots.export import ExportError, export_protocol
 from sdl_site.jsonbody import BodyError, read_json
 
 router = Router(tags=["workflows"])
@@ -221,3 +222,25 @@ def import_workflow(request, file: File[UploadedFile]):
         return refused
     workflow = Workflow.create(document, request.user, message=f"Imported from {file.name}")
     return Status(201, workflow_out(workflow, request.user))
+
+
+@router.get("/workflows/{int:workflow_id}/protocol.py", response={422: Refused}, tags=["opentrons"])
+def export_opentrons_protocol(request, workflow_id: int):
+    """The workflow as an Opentrons Python protocol (opens in the Opentrons App)."""
+    workflow = permissions.get_workflow(request.user, workflow_id)
+    report = validate(workflow.document)
+    if not report.valid:
+        return Status(
+            422,
+            {"detail": f"fix the workflow first: {report.issues[0]}", "errors": report.as_json()},
+        )
+    try:
+        text = export_protocol(
+            report.document, f"workflow {workflow.pk}, version {workflow.version}"
+        )
+    except ExportError as exc:
+        return Status(422, {"detail": str(exc), "errors": []})
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", workflow.name).strip("_").lower() or "protocol"
+    response = HttpResponse(text, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slug}.py"'
+    return response

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from canvas.models import Workflow
+from robots.models import Robot
 
 DEMOS = Path(__file__).resolve().parents[2] / "demo"
 
@@ -33,6 +34,17 @@ class Command(BaseCommand):
         elif os.getenv("SDL_ADMIN_PASSWORD"):
             admin.set_password(os.environ["SDL_ADMIN_PASSWORD"])
             admin.save(update_fields=["password"])
+        for name, robot_type in (("ot2-sim", "OT-2"), ("flex-sim", "Flex")):
+            _, made = Robot.objects.get_or_create(
+                name=name,
+                defaults={
+                    "robot_type": robot_type,
+                    "simulate": True,
+                    "notes": "A demo robot on the Opentrons simulator.",
+                },
+            )
+            if made:
+                self.stdout.write(f"Added the simulated robot {name}")
         for path in sorted(DEMOS.glob("*.json")):
             document = json.loads(path.read_text())
             if not Workflow.objects.filter(name=document["name"]).exists():
