@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from pydantic import ValidationError
 
 from orchestration import references, states
@@ -267,12 +267,14 @@ class RunExecutor:
                 self.final[node_id] = NodeState.COMPLETED
 
     def _loop(self):
+        """Start what is ready, record what happened; each pass is one transaction, so a
+        burst of quick nodes costs one commit, not one per change."""
         plan = self.plan
         sorter = graphlib.TopologicalSorter(plan.graph())
         sorter.prepare()
         ready: list[str] = []
-        running = 0
-        failed: str | None = None
+        self.running = 0
+        self.failed: str | None = None
         next_poll = 0.0
         threads = max(1, settings.SDL_ENGINE_THREADS)
         with ThreadPoolExecutor(threads, thread_name_prefix=f"run{self.run_id}") as pool:
@@ -280,49 +282,64 @@ class RunExecutor:
                 if time.monotonic() >= next_poll:
                     self._poll_signals()
                     next_poll = time.monotonic() + SIGNAL_POLL_S
-                stopping = self.signals.cancel.is_set() or failed is not None
-                if stopping and running == 0:
+                stopping = self.signals.cancel.is_set() or self.failed is not None
+                if stopping and self.running == 0:
                     break
                 ready.extend(sorter.get_ready())
-                while ready and not stopping and not self.paused:
-                    node_id = ready.pop(0)
-                    if node_id in self.final:  # carried over from an earlier run
-                        sorter.done(node_id)
-                        continue
-                    decision, reason = self._decide(plan.steps[node_id])
-                    if decision == "run":
-                        try:
-                            states.move_node(
-                                self.run_id, node_id, NodeState.RUNNING, attempts=1, error=""
-                            )
-                        except states.IllegalTransition:
-                            sorter.done(node_id)  # someone else has it
-                            continue
-                        pool.submit(self.run_node, plan.steps[node_id], 1)
-                        running += 1
-                        continue
-                    states.move_node(self.run_id, node_id, decision, error=reason)
-                    self.final[node_id] = decision
-                    if decision == NodeState.FAILED:
-                        failed = failed or node_id
-                        stopping = True
-                    sorter.done(node_id)
+                can_start = bool(ready) and not stopping and not self.paused
+                messages = self._take_messages(block=not can_start)
+                with transaction.atomic():
+                    if can_start:
+                        self._start_ready(ready, sorter, pool)
+                    for message in messages:
+                        finished = self._handle(message)
+                        if finished:
+                            self._finished(sorter, *finished)
+            with transaction.atomic():
+                for message in self._take_messages(block=False):
+                    self._handle(message)
+        self._finish(self.failed)
+
+    def _take_messages(self, block: bool) -> list:
+        messages = []
+        try:
+            if block:
+                messages.append(self.inbox.get(timeout=0.05))
+            while len(messages) < 1000:
+                messages.append(self.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        return messages
+
+    def _start_ready(self, ready: list[str], sorter, pool):
+        while ready and self.failed is None:
+            node_id = ready.pop(0)
+            if node_id in self.final:  # carried over from an earlier run
+                sorter.done(node_id)
+                continue
+            decision, reason = self._decide(self.plan.steps[node_id])
+            if decision == "run":
                 try:
-                    message = self.inbox.get(timeout=0.05)
-                except queue.Empty:
+                    states.move_node(self.run_id, node_id, NodeState.RUNNING, attempts=1, error="")
+                except states.IllegalTransition:
+                    sorter.done(node_id)  # someone else has it
                     continue
-                finished = self._handle(message)
-                if finished:
-                    node_id, state = finished
-                    running -= 1
-                    self.final[node_id] = state
-                    if state == NodeState.FAILED:
-                        failed = failed or node_id
-                    if state == NodeState.COMPLETED:
-                        sorter.done(node_id)
-            while not self.inbox.empty():
-                self._handle(self.inbox.get())
-        self._finish(failed)
+                pool.submit(self.run_node, self.plan.steps[node_id], 1)
+                self.running += 1
+                continue
+            states.move_node(self.run_id, node_id, decision, error=reason)
+            self.final[node_id] = decision
+            if decision == NodeState.FAILED:
+                self.failed = node_id
+            sorter.done(node_id)
+
+    def _finished(self, sorter, node_id: str, state: NodeState):
+        self.running -= 1
+        self.final[node_id] = state
+        if state == NodeState.FAILED:
+            self.failed = self.failed or node_id
+        if state == NodeState.COMPLETED:
+            sorter.done(node_id)
 
     def _decide(self, step: Step) -> tuple[NodeState | str, str]:
         if step.disabled:
@@ -388,6 +405,7 @@ class RunExecutor:
             self.signals.resumed.set()
 
     def _finish(self, failed: str | None):
+        self._end_robot()  # the robot is stopped or released before the run says it ended
         for node in NodeRun.objects.filter(run_id=self.run_id, state=NodeState.PENDING):
             reason = "the run was cancelled" if not failed else f"node {failed} failed"
             states.move_node(self.run_id, node.node_id, NodeState.CANCELLED, error=reason)

@@ -5,13 +5,20 @@ is refused), and appends a `RunEvent` with the run's next sequence number in the
 transaction; the event is published to browsers only after that transaction commits.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orchestration import events
-from orchestration.models import NodeRun, NodeState, RunEvent, RunState, WorkflowRun
+from orchestration.models import (
+    NodeRun,
+    NodeState,
+    RobotLock,
+    RunEvent,
+    RunState,
+    WorkflowRun,
+)
 
 RUN_TERMINAL = {RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED}
 NODE_TERMINAL = {NodeState.COMPLETED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
@@ -42,8 +49,13 @@ class IllegalTransition(Exception):
 def _append_event(run_id: int, type_: str, node_id="", state="", data=None) -> RunEvent:
     """Must run inside a transaction: the UPDATE locks the run's row until commit, so sequence
     numbers are handed out one at a time, with no gaps."""
-    WorkflowRun.objects.filter(pk=run_id).update(last_seq=F("last_seq") + 1)
-    seq = WorkflowRun.objects.filter(pk=run_id).values_list("last_seq", flat=True).get()
+    with connection.cursor() as cursor:  # one statement: bump and read (SQLite ≥ 3.35, PG)
+        cursor.execute(
+            f"UPDATE {WorkflowRun._meta.db_table} SET last_seq = last_seq + 1 "  # noqa: S608
+            "WHERE id = %s RETURNING last_seq",
+            [run_id],
+        )
+        (seq,) = cursor.fetchone()
     event = RunEvent.objects.create(
         run_id=run_id,
         seq=seq,
@@ -77,6 +89,8 @@ def move_run(run_id: int, to: RunState, **fields) -> RunEvent:
         if not changed:
             current = WorkflowRun.objects.filter(pk=run_id).values_list("state", flat=True)
             raise IllegalTransition(f"run {run_id} cannot go from {current.first()} to {to}")
+        if to in RUN_TERMINAL:  # a run that has ended holds no robot, whatever happened
+            RobotLock.objects.filter(run_id=run_id).delete()
         return _append_event(run_id, "run", state=to, data=data)
 
 

@@ -1,0 +1,79 @@
+"""Native engine overhead per node on no-op DAGs, and the same DAG as plain Prefect tasks."""
+
+import time
+
+from django.contrib.auth import get_user_model
+
+from canvas.models import Workflow
+from orchestration import runs
+from orchestration.models import WorkflowRun
+from orchestration.states import RUN_TERMINAL
+
+
+def figure(name, value, unit):
+    print(f"{name} {value:.3f} {unit}", flush=True)
+
+
+def dag(n: int, shape: str) -> dict:
+    nodes = [{"id": f"n{i}", "type": "control.comment", "params": {}} for i in range(n)]
+    if shape == "chain":
+        edges = [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(n - 1)]
+    else:  # one root fanning out to every other node
+        edges = [{"source": "n0", "target": f"n{i}"} for i in range(1, n)]
+    return {"schema": "sdl-workflow/1", "name": f"{shape} {n}", "nodes": nodes, "edges": edges}
+
+
+def native_overhead(user, n: int, shape: str) -> float:
+    workflow = Workflow.create(dag(n, shape), user)
+    started = time.perf_counter()
+    run = runs.create_run(workflow, user=user)
+    while (
+        WorkflowRun.objects.filter(pk=run.pk).values_list("state", flat=True).get()
+        not in RUN_TERMINAL
+    ):
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    run.refresh_from_db()
+    assert run.state == "completed", run.error
+    return elapsed / n * 1000
+
+
+def prefect_overhead(n: int) -> float | None:
+    try:
+        from prefect import flow, task
+        from prefect.testing.utilities import prefect_test_harness
+    except ImportError:
+        return None
+
+    @task
+    def noop(*_):
+        return None
+
+    @flow
+    def chain():
+        future = None
+        for _ in range(n):
+            future = noop.submit(wait_for=[future] if future else [])
+        future.result()
+
+    with prefect_test_harness(server_startup_timeout=120):
+        chain()  # warm up: the first flow run pays for imports and the database
+        started = time.perf_counter()
+        chain()
+        return (time.perf_counter() - started) / n * 1000
+
+
+def run():
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    for shape in ("chain", "fanout"):
+        for n in (100, 1000, 10000):
+            figure(
+                f"engine.native.overhead_per_node.{shape}.{n}",
+                native_overhead(user, n, shape),
+                "ms",
+            )
+    native = native_overhead(user, 100, "chain")
+    prefect = prefect_overhead(100)
+    if prefect is not None:
+        figure("engine.prefect.overhead_per_node.chain.100", prefect, "ms")
+        figure("engine.prefect_to_native_ratio.chain.100", prefect / native, "x")
