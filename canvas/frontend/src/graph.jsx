@@ -1,0 +1,130 @@
+// The workflow drawn with React Flow: shared by the run page (read-only) and the editor.
+import { memo } from "react";
+import { Handle, Position } from "@xyflow/react";
+import dagre from "@dagrejs/dagre";
+
+export const CATEGORY_COLOURS = {
+  control: "#5c6ac4",
+  opentrons: "#0f7b6c",
+  "opentrons.modules": "#b7791f",
+  integration: "#8e44ad",
+  data: "#2f6fdf",
+};
+
+export function categoryOf(type) {
+  if (type.startsWith("opentrons.temperature") || type.startsWith("opentrons.heater_shaker") ||
+      type.startsWith("opentrons.thermocycler") || type.startsWith("opentrons.magnetic")) {
+    return "opentrons.modules";
+  }
+  if (type.startsWith("opentrons.")) return "opentrons";
+  if (type.startsWith("http.") || type.startsWith("python.")) return "integration";
+  return type.split(".")[0];
+}
+
+function wellRange(location) {
+  if (!location || typeof location !== "object") return "";
+  const wells = location.wells || (location.well ? [location.well] : []);
+  if (wells.length === 0) return location.labware || "";
+  const span = wells.length === 1 ? wells[0] : `${wells[0]}–${wells[wells.length - 1]}`;
+  return `${location.labware} ${span}`;
+}
+
+function show(value) {
+  if (typeof value === "string" && value.startsWith("{{")) return value.replace(/[{}\s]/g, "");
+  return value;
+}
+
+// One line that says what a node does, e.g. "100 µL reservoir A1 → plate A1–A12".
+export function summary(node) {
+  const p = node.params || {};
+  switch (node.type) {
+    case "opentrons.transfer":
+    case "opentrons.distribute":
+    case "opentrons.consolidate":
+      return `${show(p.volume) ?? "?"} µL ${wellRange(p.source)} → ${wellRange(p.dest)}`;
+    case "opentrons.aspirate":
+    case "opentrons.dispense":
+    case "opentrons.mix":
+      return `${show(p.volume) ?? ""} µL ${wellRange(p.location)}`.trim();
+    case "opentrons.temperature.set":
+    case "opentrons.heater_shaker.set_temperature":
+      return `${p.module} → ${show(p.celsius)} °C`;
+    case "control.delay":
+      return `${show(p.seconds)} s`;
+    case "control.log":
+    case "control.pause":
+      return String(show(p.message) ?? "");
+    case "control.comment":
+      return p.text || "";
+    case "data.record":
+      return Object.keys(p.values || {}).join(", ");
+    case "http.request":
+      return `${p.method || "GET"} ${p.url || ""}`;
+    case "python.call":
+      return p.function || "";
+    default:
+      return p.pipette || p.module || p.labware || "";
+  }
+}
+
+export const StepNode = memo(function StepNode({ data, selected }) {
+  const { node, state, attempts, error, problems } = data;
+  const colour = CATEGORY_COLOURS[categoryOf(node.type)] || "#555";
+  const classes = ["step", state ? `state-${state}` : "", selected ? "selected" : "",
+    problems && problems.length ? "has-problems" : "", node.disabled ? "disabled" : ""];
+  return (
+    <div className={classes.join(" ")} data-testid={data.testid} data-state={state || ""}
+         title={error || (problems || []).join("\n") || undefined} style={{ borderTopColor: colour }}>
+      <Handle type="target" position={Position.Left} data-testid={`port-in-${node.id}`} />
+      <div className="step-title">
+        <span className="step-dot" style={{ background: colour }} />
+        <span className="step-label">{node.label || node.id}</span>
+        {state && <span className="step-state">{state}{state === "retrying" && attempts ? ` #${attempts + 1}` : ""}</span>}
+      </div>
+      <div className="step-type">{node.type}</div>
+      <div className="step-summary">{summary(node)}</div>
+      {error && <div className="step-error">{error}</div>}
+      <Handle type="source" position={Position.Right} data-testid={`port-out-${node.id}`} />
+    </div>
+  );
+});
+
+export const nodeTypes = { step: StepNode };
+
+export function layout(nodes, edges) {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
+  g.setDefaultEdgeLabel(() => ({}));
+  nodes.forEach((n) => g.setNode(n.id, { width: 220, height: 90 }));
+  edges.forEach((e) => g.setEdge(e.source, e.target));
+  dagre.layout(g);
+  const at = {};
+  nodes.forEach((n) => {
+    const p = g.node(n.id);
+    at[n.id] = { x: Math.round(p.x - 110), y: Math.round(p.y - 45) };
+  });
+  return at;
+}
+
+// The document's nodes and edges as React Flow elements.
+export function toFlow(document, extra = () => ({}), testid = (id) => `node-${id}`) {
+  const docNodes = document.nodes || [];
+  const docEdges = document.edges || [];
+  const missing = docNodes.some((n) => !n.position);
+  const placed = missing ? layout(docNodes, docEdges) : {};
+  const nodes = docNodes.map((n) => ({
+    id: n.id,
+    type: "step",
+    position: n.position || placed[n.id],
+    data: { node: n, testid: testid(n.id), ...extra(n) },
+  }));
+  const edges = docEdges.map((e, i) => ({
+    id: `e${i}-${e.source}-${e.target}`,
+    source: e.source,
+    target: e.target,
+    label: e.when || undefined,
+    data: { when: e.when || "" },
+    animated: false,
+  }));
+  return { nodes, edges };
+}

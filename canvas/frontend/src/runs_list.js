@@ -1,0 +1,52 @@
+// The runs list: each row's state follows the run live.
+import { LiveRun } from "./live.js";
+
+export function mountRunsList(tbody) {
+  // This stream mixes runs, so its sequence numbers are not one run's: no de-duplication.
+  const stream = new LiveRun("/ws/runs/", { onEvent: update, dedupe: false });
+
+  function update(message) {
+    if (message.type !== "run") return;
+    let row = tbody.querySelector(`[data-testid="run-row-${message.run}"]`);
+    if (!row) {
+      fetch(`/api/runs/${message.run}`, { credentials: "same-origin" }).then((r) => r.ok && r.json())
+        .then((run) => run && insert(run));
+      return;
+    }
+    const cell = row.querySelector("[data-testid=run-row-state]");
+    cell.textContent = message.state;
+    cell.dataset.state = message.state;
+    cell.className = `state state-${message.state}`;
+  }
+
+  function insert(run) {
+    if (tbody.querySelector(`[data-testid="run-row-${run.id}"]`)) return;
+    const empty = tbody.querySelector(".empty");
+    if (empty) empty.remove();
+    const row = document.createElement("tr");
+    row.dataset.testid = `run-row-${run.id}`;
+    const cells = [`#${run.id}`, run.workflow_name, run.state, run.engine, run.robot || "—",
+      run.started_by || run.trigger, new Date(run.created_at).toLocaleString()];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      if (i === 0) {
+        const a = document.createElement("a");
+        a.href = `/runs/${run.id}/`;
+        a.textContent = text;
+        td.appendChild(a);
+      } else if (i === 2) {
+        const span = document.createElement("span");
+        span.dataset.testid = "run-row-state";
+        span.dataset.state = text;
+        span.className = `state state-${text}`;
+        span.textContent = text;
+        td.appendChild(span);
+      } else {
+        td.textContent = text;
+      }
+      row.appendChild(td);
+    });
+    tbody.prepend(row);
+  }
+  return stream;
+}

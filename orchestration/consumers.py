@@ -1,0 +1,160 @@
+"""Live runs over websockets: stored events first, then the live tail, in sequence order.
+
+A browser that reconnects sends `?after=N` and receives exactly what it missed. The channel
+layer may drop messages to a slow or full channel; a gap in sequence numbers is filled from
+the database, so what a browser sees is always complete and in order.
+"""
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from orchestration import events
+
+FORBIDDEN = 4403
+MAX_MESSAGE_BYTES = 4096
+REPLAY_BATCH = 500
+
+
+class RunConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        self.user = self.scope.get("user")
+        await self.accept()
+        if not await self.allowed("view"):
+            await self.close(code=FORBIDDEN)
+            return
+        events.bind_loop(asyncio.get_running_loop())
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        try:
+            self.sent = max(0, int(query.get("after", ["0"])[0]))
+        except ValueError:
+            self.sent = 0
+        # Join first, then replay: nothing can fall between the two.
+        self.group = events.run_group(self.run_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.catch_up()
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    @database_sync_to_async
+    def allowed(self, need: str) -> bool:
+        from canvas import permissions
+        from canvas.models import LEVELS, Permission
+        from orchestration.models import WorkflowRun
+
+        if not self.user or not self.user.is_authenticated:
+            return False
+        run = WorkflowRun.objects.filter(pk=self.run_id).select_related("workflow").first()
+        if run is None or not permissions.visible(self.user).filter(pk=run.workflow_id).exists():
+            return False
+        return permissions.level(self.user, run.workflow) >= LEVELS[Permission(need)]
+
+    @database_sync_to_async
+    def stored_after(self, seq: int) -> list[dict]:
+        from orchestration.models import RunEvent
+
+        stored = RunEvent.objects.filter(run_id=self.run_id, seq__gt=seq).order_by("seq")
+        return [e.as_message() for e in stored[:REPLAY_BATCH]]
+
+    async def catch_up(self):
+        while True:
+            batch = await self.stored_after(self.sent)
+            for message in batch:
+                await self.deliver(message)
+            if len(batch) < REPLAY_BATCH:
+                return
+
+    async def deliver(self, message: dict):
+        await self.send(text_data=json.dumps(message))  # events carry `seq`; replies do not
+        self.sent = message["seq"]
+
+    async def run_update(self, message):
+        event = message["event"]
+        if event["seq"] <= self.sent:
+            return  # replayed already
+        if event["seq"] > self.sent + 1:
+            await self.catch_up()  # the layer dropped something: the database has it
+            return
+        await self.deliver(event)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
+            return await self.reply_error('send small JSON messages: {"action": "cancel"}')
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            return await self.reply_error("that is not JSON")
+        action = message.get("action") if isinstance(message, dict) else None
+        if action not in ("cancel", "continue"):
+            return await self.reply_error("unknown action: use cancel or continue")
+        if not await self.allowed("run"):
+            return await self.reply_error(f"you may not {action} this run")
+        error = await self.act(action)
+        if error:
+            return await self.reply_error(error)
+        await self.send(text_data=json.dumps({"type": "ack", "action": action}))
+
+    @database_sync_to_async
+    def act(self, action: str) -> str | None:
+        from orchestration import runs
+        from orchestration.models import WorkflowRun
+
+        run = WorkflowRun.objects.get(pk=self.run_id)
+        try:
+            if action == "cancel":
+                runs.cancel_run(run, self.user)
+            else:
+                runs.continue_run(run, self.user)
+        except runs.RunRefused as exc:
+            return str(exc)
+        return None
+
+    async def reply_error(self, text: str):
+        await self.send(text_data=json.dumps({"type": "error", "message": text}))
+
+
+class RunsConsumer(AsyncWebsocketConsumer):
+    """Run-level state changes for the runs list, filtered to what the user may see."""
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        await self.accept()
+        if not self.user or not self.user.is_authenticated:
+            await self.close(code=FORBIDDEN)
+            return
+        events.bind_loop(asyncio.get_running_loop())
+        self.visible: dict[int, bool] = {}
+        self.joined = True
+        await self.channel_layer.group_add(events.RUNS_GROUP, self.channel_name)
+
+    async def disconnect(self, code):
+        if getattr(self, "joined", False):
+            await self.channel_layer.group_discard(events.RUNS_GROUP, self.channel_name)
+
+    @database_sync_to_async
+    def may_see(self, run_id: int) -> bool:
+        from canvas import permissions
+        from orchestration.models import WorkflowRun
+
+        return WorkflowRun.objects.filter(
+            pk=run_id, workflow__in=permissions.visible(self.user)
+        ).exists()
+
+    async def run_update(self, message):
+        event = message["event"]
+        run_id = event["run"]
+        if run_id not in self.visible:
+            self.visible[run_id] = await self.may_see(run_id)
+        if self.visible[run_id]:
+            await self.send(text_data=json.dumps(event))
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send(
+            text_data=json.dumps({"type": "error", "message": "this stream is read-only"})
+        )

@@ -1,0 +1,111 @@
+"""Pages for runs: the live run page, the runs list and the Run form."""
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from canvas import permissions
+from canvas.models import Permission
+from orchestration import runs
+from orchestration.models import WorkflowRun
+from orchestration.validation import validate
+from robots.models import Robot
+
+
+def _run_for(user, run_id: int) -> WorkflowRun:
+    run = (
+        WorkflowRun.objects.select_related("workflow", "version", "robot", "started_by")
+        .filter(pk=run_id, workflow__in=permissions.visible(user))
+        .first()
+    )
+    if run is None:
+        raise Http404("no such run")
+    return run
+
+
+def run_page(request, run_id: int):
+    from orchestration.api import run_out
+
+    run = _run_for(request.user, run_id)
+    may_run = permissions.level(request.user, run.workflow) >= 2
+    return render(
+        request,
+        "orchestration/run.html",
+        {
+            "run": run,
+            "config": {
+                "run": run_out(run),
+                "document": run.version.document,
+                "wsPath": f"/ws/runs/{run.pk}/",
+                "mayControl": may_run,
+            },
+        },
+    )
+
+
+def run_list(request):
+    visible = WorkflowRun.objects.filter(workflow__in=permissions.visible(request.user))
+    recent = visible.select_related("workflow", "robot", "started_by")[:200]
+    return render(request, "orchestration/run_list.html", {"runs": recent})
+
+
+def _coerce(spec, raw: str | None):
+    if spec.type == "boolean":
+        return raw == "on"
+    if raw is None or raw == "":
+        return spec.default
+    if spec.type in ("number", "integer"):
+        try:
+            return int(raw) if spec.type == "integer" else float(raw)
+        except ValueError:
+            return raw  # refused by the run's parameter check, with its name
+    return raw
+
+
+def start_run(request, workflow_id: int):
+    workflow = permissions.get_workflow(request.user, workflow_id, Permission.RUN)
+    report = validate(workflow.document)
+    document = report.document
+    declared = document.parameters if document else {}
+    robot_type = document.robot.type if document and document.robot else None
+    robots = Robot.objects.filter(enabled=True)
+    if robot_type:
+        robots = robots.filter(robot_type=robot_type)
+    problems = [str(i) for i in report.issues]
+    if request.method == "POST" and report.valid:
+        values = {
+            name: _coerce(spec, request.POST.get(f"param-{name}"))
+            for name, spec in declared.items()
+        }
+        robot = (
+            robots.filter(name=request.POST.get("robot")).first()
+            if request.POST.get("robot")
+            else None
+        )
+        try:
+            run = runs.create_run(
+                workflow,
+                user=request.user,
+                engine_name=request.POST.get("engine") or None,
+                parameters=values,
+                robot=robot,
+                options={"real_time_delays": request.POST.get("real_time") == "on"},
+                trigger="browser",
+            )
+        except runs.RunRefused as exc:
+            problems = [str(exc), *(str(i) for i in exc.issues)]
+        else:
+            return redirect("orchestration:run", run_id=run.pk)
+    return render(
+        request,
+        "orchestration/start_run.html",
+        {
+            "workflow": workflow,
+            "parameters": declared,
+            "robots": robots,
+            "needs_robot": robot_type is not None,
+            "prefect": bool(settings.PREFECT_API_URL),
+            "problems": problems,
+            "valid": report.valid,
+        },
+    )

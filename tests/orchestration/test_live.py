@@ -1,0 +1,188 @@
+"""Live runs over websockets: the consumer in-process, and daphne with Redis across processes."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from canvas.models import WorkflowShare
+from orchestration import runs
+from orchestration.models import RunState, WorkflowRun
+from sdl_site.asgi import application
+from tests.dbenv import child_env
+from tests.factories import ROOT, document, make_user, make_workflow
+from tests.orchestration.runhelpers import wait_for
+from tests.servers import daphne, redis_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def cookie_for(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def communicator(path, user=None, origin=ORIGIN):
+    headers = [origin] + ([(b"cookie", await sync_to_async(cookie_for)(user))] if user else [])
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def receive_until_end(ws, timeout=20) -> list[dict]:
+    received = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = json.loads(await ws.receive_from(timeout=max(0.1, deadline - time.monotonic())))
+        received.append(message)
+        if message["type"] == "run" and message["state"] in ("completed", "failed", "cancelled"):
+            return received
+    raise AssertionError(f"no end of run in {received[-5:]}")
+
+
+def slow_document():
+    return document(
+        nodes=[
+            {"id": "a", "type": "control.delay", "params": {"seconds": 0.6}},
+            {"id": "b", "type": "control.log", "params": {"message": "half way"}},
+            {"id": "c", "type": "control.delay", "params": {"seconds": 0.3}},
+        ],
+        edges=[{"source": "a", "target": "b"}, {"source": "b", "target": "c"}],
+    )
+
+
+async def test_a_client_that_connects_mid_run_gets_the_history_then_the_live_tail(owner):
+    workflow = await sync_to_async(make_workflow)(owner, slow_document())
+    run = await sync_to_async(runs.create_run)(workflow, user=owner)
+    await sync_to_async(wait_for)(run.pk, {RunState.RUNNING})
+    ws = await communicator(f"/ws/runs/{run.pk}/?after=0", owner)
+    connected, _ = await ws.connect()
+    assert connected
+    messages = await receive_until_end(ws)
+    seqs = [m["seq"] for m in messages]
+    assert seqs == list(range(1, len(seqs) + 1))
+    stored = await sync_to_async(
+        lambda: list(WorkflowRun.objects.get(pk=run.pk).events.values_list("seq", flat=True))
+    )()
+    assert seqs == stored
+    assert messages[0]["state"] == "queued" and messages[-1]["state"] == "completed"
+    assert {"run", "seq", "type", "at"} <= set(messages[1])
+    await ws.disconnect()
+
+
+async def test_a_reconnecting_client_receives_only_what_it_missed(owner):
+    workflow = await sync_to_async(make_workflow)(owner, document())
+    run = await sync_to_async(runs.create_run)(workflow, user=owner)
+    await sync_to_async(wait_for)(run.pk)
+    ws = await communicator(f"/ws/runs/{run.pk}/?after=4", owner)
+    assert (await ws.connect())[0]
+    first = json.loads(await ws.receive_from())
+    assert first["seq"] == 5
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider"])
+async def test_anonymous_and_unshared_users_are_refused_with_4403(owner, who):
+    workflow = await sync_to_async(make_workflow)(owner, document())
+    run = await sync_to_async(runs.create_run)(workflow, user=owner, start=False)
+    user = None if who == "anonymous" else await sync_to_async(make_user)("oscar")
+    ws = await communicator(f"/ws/runs/{run.pk}/", user)
+    await ws.connect()
+    assert (await ws.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_bad_origin_is_refused(owner):
+    workflow = await sync_to_async(make_workflow)(owner, document())
+    run = await sync_to_async(runs.create_run)(workflow, user=owner, start=False)
+    ws = await communicator(
+        f"/ws/runs/{run.pk}/", owner, origin=(b"origin", b"http://evil.example")
+    )
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_bad_messages_get_an_error_and_the_connection_stays(owner, teammate):
+    doc = document(
+        nodes=[{"id": "p", "type": "control.pause", "params": {"message": "wait"}}], edges=[]
+    )
+    workflow = await sync_to_async(make_workflow)(owner, doc)
+    await sync_to_async(WorkflowShare.objects.create)(
+        workflow=workflow, user=teammate, permission="view"
+    )
+    run = await sync_to_async(runs.create_run)(workflow, user=owner)
+    await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
+
+    viewer = await communicator(f"/ws/runs/{run.pk}/?after=1000", teammate)
+    assert (await viewer.connect())[0]
+    for text in ("{not json", json.dumps({"action": "explode"}), "x" * 100_000, json.dumps([1])):
+        await viewer.send_to(text_data=text)
+        reply = json.loads(await viewer.receive_from())
+        assert reply["type"] == "error"
+    await viewer.send_to(text_data=json.dumps({"action": "cancel"}))
+    assert json.loads(await viewer.receive_from()) == {
+        "type": "error",
+        "message": "you may not cancel this run",
+    }
+    await viewer.disconnect()
+
+    last = await sync_to_async(lambda: WorkflowRun.objects.get(pk=run.pk).last_seq)()
+    ws = await communicator(f"/ws/runs/{run.pk}/?after={last}", owner)
+    assert (await ws.connect())[0]
+    await ws.send_to(text_data=json.dumps({"action": "continue"}))
+    replies = [json.loads(await ws.receive_from()) for _ in range(2)]
+    assert {"type": "ack", "action": "continue"} in replies
+    assert any(
+        r.get("type") == "run" and r["state"] == "running" and r["continued_by"] == "olivia"
+        for r in replies
+    )
+    assert (await sync_to_async(wait_for)(run.pk)).state == RunState.COMPLETED
+    await ws.disconnect()
+
+
+def test_a_run_in_another_process_reaches_a_websocket_client_through_redis(owner, tmp_path):
+    """daphne with the Redis layer; `manage.py run_workflow` in a separate process."""
+    from websockets.sync.client import connect
+
+    path = tmp_path / "slow.json"
+    doc = slow_document()
+    doc["name"] = "Across processes"
+    path.write_text(json.dumps(doc))
+    with redis_server() as redis_url:
+        env = child_env(REDIS_URL=redis_url)
+        with daphne(env) as host:
+            headers = {"Cookie": cookie_for(owner).decode(), "Origin": f"http://{host}"}
+            with connect(f"ws://{host}/ws/runs/", additional_headers=headers) as runs_stream:
+                cli = subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(ROOT / "manage.py"),
+                        "run_workflow",
+                        str(path),
+                        "--user",
+                        owner.username,
+                    ],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+                # Run-level changes stream live only (no replay): they came through Redis.
+                live_states = []
+                while "completed" not in live_states:
+                    message = json.loads(runs_stream.recv(timeout=30))
+                    live_states.append(message["state"])
+                assert live_states == ["queued", "running", "completed"]
+                run = WorkflowRun.objects.get(workflow__name="Across processes")
+            assert cli.wait(30) == 0, cli.stdout.read().decode()
+            with connect(
+                f"ws://{host}/ws/runs/{run.pk}/?after=0", additional_headers=headers
+            ) as ws:
+                received = []
+                while len(received) < run.events.count():
+                    received.append(json.loads(ws.recv(timeout=10)))
+            assert [m["seq"] for m in received] == list(run.events.values_list("seq", flat=True))
