@@ -1,6 +1,6 @@
 // The live run page: the workflow drawn read-only, coloured by each node's state.
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
-import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider } from "@xyflow/react";
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState } from "@xyflow/react";
 import { nodeTypes, toFlow } from "./graph.jsx";
 import { LiveRun } from "./live.js";
 
@@ -101,11 +101,14 @@ function RunView({ config }) {
   }, [ended]);
 
   const flow = useMemo(() => toFlow(config.document, () => ({}), (id) => `run-node-${id}`), [config.document]);
-  const nodes = useMemo(() => flow.nodes.map((n) => {
-    const s = run.nodes[n.id] || {};
-    return { ...n, selected: n.id === selected,
-      data: { ...n.data, state: s.state, attempts: s.attempts, error: s.error } };
-  }), [flow, run.nodes, selected]);
+  // Nodes live in React Flow's state so that their measured sizes survive each update.
+  const [nodes, setNodes, onNodesChange] = useNodesState(flow.nodes);
+  useEffect(() => {
+    setNodes((current) => current.map((n) => {
+      const s = run.nodes[n.id] || {};
+      return { ...n, data: { ...n.data, state: s.state, attempts: s.attempts, error: s.error } };
+    }));
+  }, [run.nodes, setNodes]);
   const edges = useMemo(() => flow.edges.map((e) => ({
     ...e, animated: run.nodes[e.source]?.state === "completed" && run.nodes[e.target]?.state === "running",
   })), [flow, run.nodes]);
@@ -134,7 +137,7 @@ function RunView({ config }) {
       </div>
       <div className="run-main">
         <div className="run-graph" data-testid="run-graph">
-          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView
+          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView onNodesChange={onNodesChange}
                      nodesDraggable={false} nodesConnectable={false} elementsSelectable
                      onNodeClick={(_, n) => setSelected(n.id)} proOptions={{ hideAttribution: true }}>
             <Background /><Controls showInteractive={false} /><MiniMap pannable zoomable />

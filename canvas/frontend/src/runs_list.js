@@ -5,18 +5,32 @@ export function mountRunsList(tbody) {
   // This stream mixes runs, so its sequence numbers are not one run's: no de-duplication.
   const stream = new LiveRun("/ws/runs/", { onEvent: update, dedupe: false });
 
+  const latest = {}; // run id → newest state seen, applied when its row arrives
+  const fetching = new Set();
+
+  function show(runId) {
+    const row = tbody.querySelector(`[data-testid="run-row-${runId}"]`);
+    if (!row) return false;
+    const cell = row.querySelector("[data-testid=run-row-state]");
+    cell.textContent = latest[runId];
+    cell.dataset.state = latest[runId];
+    cell.className = `state state-${latest[runId]}`;
+    return true;
+  }
+
   function update(message) {
     if (message.type !== "run") return;
-    let row = tbody.querySelector(`[data-testid="run-row-${message.run}"]`);
-    if (!row) {
-      fetch(`/api/runs/${message.run}`, { credentials: "same-origin" }).then((r) => r.ok && r.json())
-        .then((run) => run && insert(run));
-      return;
-    }
-    const cell = row.querySelector("[data-testid=run-row-state]");
-    cell.textContent = message.state;
-    cell.dataset.state = message.state;
-    cell.className = `state state-${message.state}`;
+    latest[message.run] = message.state;
+    if (show(message.run) || fetching.has(message.run)) return;
+    fetching.add(message.run);
+    fetch(`/api/runs/${message.run}`, { credentials: "same-origin" }).then((r) => r.ok && r.json())
+      .then((run) => {
+        fetching.delete(message.run);
+        if (run) {
+          insert(run);
+          show(run.id);
+        }
+      });
   }
 
   function insert(run) {

@@ -1,0 +1,111 @@
+"""The run page in a real browser: click Run and watch every node complete, live."""
+
+import json
+import os
+
+import pytest
+
+from orchestration.models import WorkflowRun
+from tests.browser import browser, login  # noqa: F401  (fixture)
+from tests.dbenv import child_env
+from tests.factories import ROOT, make_workflow
+from tests.servers import daphne
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def site():
+    with daphne(child_env()) as host:
+        yield f"http://{host}"
+
+
+def fan_out():
+    return json.loads((ROOT / "tests" / "fixtures" / "fan_out.json").read_text())
+
+
+def test_run_from_the_browser_and_watch_every_node_complete(browser, site, owner):  # noqa: F811
+    workflow = make_workflow(owner, fan_out())
+    page = browser.new_context().new_page()
+    login(page, site, "olivia")
+    page.get_by_test_id(f"run-button-{workflow.pk}").click()
+    page.get_by_test_id("param-word").fill("go")
+    page.get_by_test_id("run-start").click()
+    page.wait_for_url(f"{site}/runs/*/")
+
+    # At some moment both branches run at once.
+    page.wait_for_function(
+        """() => ['left', 'right'].every(id =>
+             document.querySelector(`[data-testid=run-node-${id}]`)?.dataset.state === 'running')""",
+        timeout=15000,
+    )
+    page.wait_for_selector("[data-testid=run-state][data-state=completed]", timeout=20000)
+    for node_id in ("begin", "announce", "left", "right", "join"):
+        assert page.get_by_test_id(f"run-node-{node_id}").get_attribute("data-state") == "completed"
+    assert page.get_by_test_id("run-progress").inner_text() == "5 of 5 nodes done"
+    assert "go" in page.get_by_test_id("run-log").inner_text()
+    page.get_by_test_id("run-node-join").click()
+    assert '"answer": 42' in page.get_by_test_id("run-node-output").inner_text()
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.state == "completed" and run.parameters == {"word": "go"}
+
+
+def test_continue_and_cancel_buttons_and_the_runs_list(browser, site, owner):  # noqa: F811
+    doc = fan_out()
+    doc["nodes"].append(
+        {"id": "check", "type": "control.pause", "params": {"message": "Look at the plate"}}
+    )
+    doc["edges"].append({"source": "join", "target": "check"})
+    workflow = make_workflow(owner, doc)
+    page = browser.new_context().new_page()
+    login(page, site, "olivia")
+    page.goto(f"{site}/workflows/{workflow.pk}/run")
+    page.get_by_test_id("run-start").click()
+    page.wait_for_selector("[data-testid=run-state][data-state=paused]", timeout=20000)
+    page.get_by_test_id("run-continue").click()
+    page.wait_for_selector("[data-testid=run-state][data-state=completed]", timeout=20000)
+
+    runs_page = page.context.new_page()  # same signed-in session
+    runs_page.goto(f"{site}/runs/")
+    page.goto(f"{site}/workflows/{workflow.pk}/run")
+    page.get_by_test_id("run-start").click()
+    page.wait_for_selector("[data-testid=run-state][data-state=running]", timeout=20000)
+    new_run = WorkflowRun.objects.filter(workflow=workflow).order_by("-id").first()
+    runs_page.wait_for_selector(
+        f"[data-testid=run-row-{new_run.pk}] [data-state=running]", timeout=10000
+    )
+    page.get_by_test_id("run-cancel").click()
+    page.wait_for_selector("[data-testid=run-state][data-state=cancelled]", timeout=10000)
+    runs_page.wait_for_selector(
+        f"[data-testid=run-row-{new_run.pk}] [data-state=cancelled]", timeout=10000
+    )
+
+
+def test_the_page_reconnects_after_the_server_restarts_and_misses_nothing(browser, owner):  # noqa: F811
+    doc = fan_out()
+    doc["nodes"][2]["params"]["seconds"] = 4
+    doc["nodes"][3]["params"]["seconds"] = 4
+    workflow = make_workflow(owner, doc)
+    from orchestration import runs
+
+    with daphne(child_env()) as host:
+        page = browser.new_context().new_page()
+        login(page, f"http://{host}", "olivia")
+        run = runs.create_run(workflow, user=owner)  # runs in this test process
+        page.goto(f"http://{host}/runs/{run.pk}/")
+        page.wait_for_selector("[data-testid=run-connection]:has-text('live')")
+    # The server is gone: the page says so and keeps trying.
+    page.wait_for_selector("[data-testid=run-connection]:has-text('reconnecting')", timeout=10000)
+    port = int(host.split(":")[1])
+    from tests import servers
+
+    original = servers.free_port
+    servers.free_port = lambda: port
+    try:
+        with daphne(child_env()):
+            page.wait_for_selector("[data-testid=run-state][data-state=completed]", timeout=30000)
+            assert page.get_by_test_id("run-progress").inner_text() == "5 of 5 nodes done"
+            assert page.get_by_test_id("run-connection").inner_text() == "live"
+    finally:
+        servers.free_port = original
