@@ -14,9 +14,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from orchestration import events
 
+TERMINAL = {"completed", "failed", "cancelled", "interrupted"}
+
 FORBIDDEN = 4403
 MAX_MESSAGE_BYTES = 4096
 REPLAY_BATCH = 500
+# A full channel drops the newest messages silently; a consumer that has heard nothing for
+# this long asks the database, so even a dropped last event reaches the browser.
+WATCHDOG_S = 1.0
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -35,12 +40,24 @@ class RunConsumer(AsyncWebsocketConsumer):
             self.sent = 0
         # Join first, then replay: nothing can fall between the two.
         self.group = events.run_group(self.run_id)
+        self.sending = asyncio.Lock()
+        self.ended = False
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.catch_up()
+        async with self.sending:
+            await self.catch_up()
+        self.watchdog = asyncio.create_task(self.watch())
 
     async def disconnect(self, code):
+        if getattr(self, "watchdog", None):
+            self.watchdog.cancel()
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def watch(self):
+        while not self.ended:
+            await asyncio.sleep(WATCHDOG_S)
+            async with self.sending:
+                await self.catch_up()
 
     @database_sync_to_async
     def allowed(self, need: str) -> bool:
@@ -73,15 +90,18 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def deliver(self, message: dict):
         await self.send(text_data=json.dumps(message))  # events carry `seq`; replies do not
         self.sent = message["seq"]
+        if message["type"] == "run" and message.get("state") in TERMINAL:
+            self.ended = True
 
     async def run_update(self, message):
         event = message["event"]
-        if event["seq"] <= self.sent:
-            return  # replayed already
-        if event["seq"] > self.sent + 1:
-            await self.catch_up()  # the layer dropped something: the database has it
-            return
-        await self.deliver(event)
+        async with self.sending:
+            if event["seq"] <= self.sent:
+                return  # replayed already
+            if event["seq"] > self.sent + 1:
+                await self.catch_up()  # the layer dropped something: the database has it
+                return
+            await self.deliver(event)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or text_data is None or len(text_data) > MAX_MESSAGE_BYTES:

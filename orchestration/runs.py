@@ -85,6 +85,7 @@ def launch(run: WorkflowRun):
 def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
     """A queued run ends at once; a running one starts no new node, asks running nodes to stop
     and ends `cancelled` (the engine writes that)."""
+    run.refresh_from_db()
     if run.state in RUN_TERMINAL:
         raise RunRefused(f"run {run.pk} has already ended ({run.state})", status=409)
     WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
@@ -96,6 +97,7 @@ def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
 
 
 def continue_run(run: WorkflowRun, user) -> WorkflowRun:
+    run.refresh_from_db()
     if run.state != RunState.PAUSED:
         raise RunRefused(f"run {run.pk} is not paused (it is {run.state})", status=409)
     try:

@@ -186,3 +186,34 @@ def test_a_run_in_another_process_reaches_a_websocket_client_through_redis(owner
                 while len(received) < run.events.count():
                     received.append(json.loads(ws.recv(timeout=10)))
             assert [m["seq"] for m in received] == list(run.events.values_list("seq", flat=True))
+
+
+async def test_a_run_with_more_events_than_the_layer_holds_still_arrives_complete(owner, settings):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 3}}
+    }
+    channel_layers.backends.clear()
+    try:
+        doc = document(
+            nodes=[{"id": "p", "type": "control.pause", "params": {}}]
+            + [
+                {"id": f"s{i}", "type": "control.log", "params": {"message": f"line {i}"}}
+                for i in range(40)
+            ],
+            edges=[{"source": "p", "target": "s0"}]
+            + [{"source": f"s{i}", "target": f"s{i + 1}"} for i in range(39)],
+        )
+        workflow = await sync_to_async(make_workflow)(owner, doc)
+        run = await sync_to_async(runs.create_run)(workflow, user=owner)
+        await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
+        ws = await communicator(f"/ws/runs/{run.pk}/?after=0", owner)
+        assert (await ws.connect())[0]
+        await sync_to_async(runs.continue_run)(run, owner)
+        messages = await receive_until_end(ws)  # a slow reader: the layer drops, the tail too
+        seqs = [m["seq"] for m in messages]
+        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 120
+        await ws.disconnect()
+    finally:
+        channel_layers.backends.clear()

@@ -1,0 +1,103 @@
+"""Latency from a committed run event to websocket clients, on both channel layers."""
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from canvas.models import ApiToken, Workflow
+from tests.servers import daphne, redis_server
+
+STEPS = 150
+
+
+def figure(name, value, unit):
+    print(f"{name} {value:.3f} {unit}", flush=True)
+
+
+def workflow_document() -> dict:
+    nodes = [{"id": "hold", "type": "control.pause", "params": {"message": "clients connect"}}]
+    nodes += [
+        {"id": f"s{i}", "type": "control.log", "params": {"message": f"step {i}"}}
+        for i in range(STEPS)
+    ]
+    edges = [{"source": "hold", "target": "s0"}]
+    edges += [{"source": f"s{i}", "target": f"s{i + 1}"} for i in range(STEPS - 1)]
+    return {"schema": "sdl-workflow/1", "name": "live bench", "nodes": nodes, "edges": edges}
+
+
+async def watch(host, run_id, cookie, after, latencies, counts, done):
+    import websockets
+
+    headers = {"Cookie": cookie, "Origin": f"http://{host}"}
+    async with websockets.connect(
+        f"ws://{host}/ws/runs/{run_id}/?after={after}", additional_headers=headers, max_size=2**22
+    ) as ws:
+        done["connected"] += 1
+        while True:
+            message = json.loads(await ws.recv())
+            received = time.time()
+            latencies.append(received - datetime.fromisoformat(message["at"]).timestamp())
+            counts[0] += 1
+            if message["type"] == "run" and message["state"] == "completed":
+                return
+
+
+async def measure(host, token, cookie, clients: int, workflow_id: int):
+    import httpx
+
+    async with httpx.AsyncClient(
+        base_url=f"http://{host}", headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        run = (await api.post(f"/api/workflows/{workflow_id}/runs", json={})).json()
+        while (await api.get(f"/api/runs/{run['id']}")).json()["state"] != "paused":
+            await asyncio.sleep(0.05)
+        after = (await api.get(f"/api/runs/{run['id']}")).json()["last_seq"]
+        latencies, counts, done = [], [0], {"connected": 0}
+        watchers = [
+            asyncio.create_task(watch(host, run["id"], cookie, after, latencies, counts, done))
+            for _ in range(clients)
+        ]
+        while done["connected"] < clients:
+            failed = [w for w in watchers if w.done() and w.exception()]
+            if failed:
+                raise RuntimeError(f"a client could not watch: {failed[0].exception()!r}")
+            await asyncio.sleep(0.01)
+        started = time.time()
+        await api.post(f"/api/runs/{run['id']}/continue")
+        await asyncio.gather(*watchers)
+        return latencies, counts[0] / (time.time() - started)
+
+
+def run():
+    user, _ = get_user_model().objects.get_or_create(username="bench-live")
+    _, token = ApiToken.issue(user)
+    Workflow.objects.filter(name="live bench").delete()
+    workflow_id = Workflow.create(workflow_document(), user).pk
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    env = {**os.environ, "SDL_DATA_DIR": os.environ["SDL_DATA_DIR"]}
+    with redis_server() as redis_url:
+        for layer, extra in (("memory", {}), ("redis", {"REDIS_URL": redis_url})):
+            with daphne({**env, **extra}) as host:
+                for clients in (1, 10, 50):
+                    latencies, rate = asyncio.run(
+                        asyncio.wait_for(measure(host, token, cookie, clients, workflow_id), 120)
+                    )
+                    ms = sorted(x * 1000 for x in latencies)
+                    figure(
+                        f"live.{layer}.clients_{clients}.latency_p50", statistics.median(ms), "ms"
+                    )
+                    figure(
+                        f"live.{layer}.clients_{clients}.latency_p99",
+                        ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+                        "ms",
+                    )
+                    if clients == 50:
+                        figure(f"live.{layer}.clients_50.events_per_second", rate, "events/s")
