@@ -1,6 +1,18 @@
+from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from orchestration.models import NodeRun, RobotLock, RunEvent, WorkflowRun
+from orchestration import schedules
+from orchestration.models import (
+    NodeRun,
+    RobotLock,
+    RunEvent,
+    Schedule,
+    ScheduleFire,
+    WorkflowRun,
+)
 from robots.admin import RobotAdmin
 from robots.models import Robot
 
@@ -64,3 +76,83 @@ class RobotWithLockAdmin(RobotAdmin):
     def release_lock(self, request, queryset):
         released = RobotLock.objects.filter(robot__in=queryset).delete()[0]
         self.message_user(request, f"released {released} lock(s)", messages.WARNING)
+
+
+class ScheduleForm(forms.ModelForm):
+    class Meta:
+        model = Schedule
+        fields = (
+            "workflow",
+            "engine",
+            "robot",
+            "parameters",
+            "kind",
+            "expression",
+            "timezone",
+            "start",
+            "end",
+            "active",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = Schedule(**{k: v for k, v in cleaned.items()})
+        candidate.created_at = self.instance.created_at or timezone.now()
+        try:
+            schedules.check(candidate)
+        except schedules.ScheduleError as exc:
+            field = exc.field if exc.field in self.fields else None
+            self.add_error(field, exc.message)
+        return cleaned
+
+
+class FireInline(admin.TabularInline):
+    model = ScheduleFire
+    fields = ("planned_at", "run", "missed", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    form = ScheduleForm
+    list_display = (
+        "workflow",
+        "kind",
+        "expression",
+        "timezone",
+        "engine",
+        "active",
+        "next_fire_at",
+    )
+    list_filter = ("active", "engine", "kind")
+    readonly_fields = ("next_five", "last_run", "next_fire_at")
+    inlines = (FireInline,)
+
+    @admin.display(description="next five fire times")
+    def next_five(self, schedule):
+        if schedule.pk is None or not schedule.active:
+            return "—"
+        try:
+            times = schedules.fire_times(schedule, timezone.now(), 5)
+        except schedules.ScheduleError as exc:
+            return str(exc)
+        return format_html_join("", "<div>{}</div>", ((t.isoformat(),) for t in times)) or "—"
+
+    @admin.display(description="last run")
+    def last_run(self, schedule):
+        fire = schedule.fires.filter(run__isnull=False).select_related("run").first()
+        if fire is None:
+            return "—"
+        url = reverse("orchestration:run", args=[fire.run_id])
+        return format_html('<a href="{}">run {}</a> ({})', url, fire.run_id, fire.run.state)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        schedules.refresh(obj)

@@ -4,12 +4,13 @@ from datetime import datetime
 from typing import Any
 
 from django.http import Http404
+from django.utils import timezone
 from ninja import Body, Router, Schema, Status
 
 from canvas import permissions
 from canvas.models import Permission
-from orchestration import registry, runs
-from orchestration.models import RobotLock, WorkflowRun
+from orchestration import registry, runs, schedules
+from orchestration.models import RobotLock, Schedule, ScheduleKind, WorkflowRun
 from orchestration.runs import RunRefused
 from orchestration.validation import validate
 from robots.models import Robot
@@ -227,3 +228,130 @@ def resume(request, run_id: int, node_id: str):
         return Status(201, run_out(runs.resume_from(run, node_id, request.user)))
     except RunRefused as exc:
         return refused(exc)
+
+
+# --- Schedules -----------------------------------------------------------------------------
+
+
+class ScheduleIn(Schema):
+    workflow: int
+    engine: str = "native"
+    robot: str | None = None
+    parameters: dict[str, Any] = {}
+    kind: str = "cron"
+    expression: str
+    timezone: str = "UTC"
+    start: datetime | None = None
+    end: datetime | None = None
+    active: bool = True
+
+
+class ScheduleOut(ScheduleIn):
+    id: int
+    next_fire_at: datetime | None
+
+
+def schedule_out(schedule: Schedule) -> dict:
+    return {
+        "id": schedule.pk,
+        "workflow": schedule.workflow_id,
+        "engine": schedule.engine,
+        "robot": schedule.robot.name if schedule.robot else None,
+        "parameters": schedule.parameters,
+        "kind": schedule.kind,
+        "expression": schedule.expression,
+        "timezone": schedule.timezone,
+        "start": schedule.start,
+        "end": schedule.end,
+        "active": schedule.active,
+        "next_fire_at": schedule.next_fire_at,
+    }
+
+
+def visible_schedule(user, schedule_id: int, need=Permission.VIEW) -> Schedule:
+    schedule = (
+        Schedule.objects.select_related("workflow", "robot")
+        .filter(pk=schedule_id, workflow__in=permissions.visible(user))
+        .first()
+    )
+    if schedule is None:
+        raise Http404("no such schedule")
+    permissions.get_workflow(user, schedule.workflow_id, need)
+    return schedule
+
+
+def save_schedule(request, schedule: Schedule, body: ScheduleIn):
+    """Check every field (a clear message naming the field), then save and plan the next fire."""
+    schedule.workflow = permissions.get_workflow(request.user, body.workflow, Permission.RUN)
+    robot = None
+    if body.robot:
+        robot = Robot.objects.filter(name=body.robot).first()
+        if robot is None:
+            return Status(422, {"detail": f"robot: no robot named {body.robot}"})
+    if body.kind not in ScheduleKind.values:
+        return Status(422, {"detail": f"kind: use one of {', '.join(ScheduleKind.values)}"})
+    for field in (
+        "engine",
+        "parameters",
+        "kind",
+        "expression",
+        "timezone",
+        "start",
+        "end",
+        "active",
+    ):
+        setattr(schedule, field, getattr(body, field))
+    schedule.robot = robot
+    schedule.created_at = schedule.created_at or timezone.now()
+    try:
+        schedules.check(schedule)
+    except schedules.ScheduleError as exc:
+        return Status(422, {"detail": str(exc)})
+    if schedule.created_by_id is None:
+        schedule.created_by = request.user
+    schedule.save()
+    schedules.refresh(schedule)
+    return None
+
+
+@router.get("/schedules", response=list[ScheduleOut], tags=["schedules"])
+def list_schedules(request):
+    query = Schedule.objects.filter(workflow__in=permissions.visible(request.user))
+    return [schedule_out(s) for s in query.select_related("robot")]
+
+
+@router.post("/schedules", response={201: ScheduleOut, 422: RunRefusedOut}, tags=["schedules"])
+def create_schedule(request, body: ScheduleIn):
+    schedule = Schedule()
+    refused_answer = save_schedule(request, schedule, body)
+    return refused_answer or Status(201, schedule_out(schedule))
+
+
+@router.get("/schedules/{int:schedule_id}", response=ScheduleOut, tags=["schedules"])
+def get_schedule(request, schedule_id: int):
+    return schedule_out(visible_schedule(request.user, schedule_id))
+
+
+@router.put(
+    "/schedules/{int:schedule_id}",
+    response={200: ScheduleOut, 422: RunRefusedOut},
+    tags=["schedules"],
+)
+def update_schedule(request, schedule_id: int, body: ScheduleIn):
+    schedule = visible_schedule(request.user, schedule_id, Permission.RUN)
+    refused_answer = save_schedule(request, schedule, body)
+    return refused_answer or schedule_out(schedule)
+
+
+@router.delete("/schedules/{int:schedule_id}", response={204: None}, tags=["schedules"])
+def delete_schedule(request, schedule_id: int):
+    visible_schedule(request.user, schedule_id, Permission.RUN).delete()
+    return Status(204, None)
+
+
+@router.get("/schedules/{int:schedule_id}/preview", response=list[str], tags=["schedules"])
+def preview_schedule(request, schedule_id: int, count: int = 5):
+    """The next fire times, ISO 8601 with their UTC offsets, in the schedule's time zone."""
+    schedule = visible_schedule(request.user, schedule_id)
+    times = schedules.fire_times(schedule, timezone.now(), max(1, min(count, 100)))
+    return [t.isoformat() for t in times]

@@ -133,3 +133,64 @@ class RobotLock(models.Model):
 
     def __str__(self):
         return f"{self.robot} held by run {self.run_id}"
+
+
+class ScheduleKind(models.TextChoices):
+    CRON = "cron", "cron (e.g. 0 9 * * 1-5)"
+    INTERVAL = "interval", "interval (seconds)"
+    RRULE = "rrule", "RFC 5545 rule (e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0)"
+
+
+class Schedule(models.Model):
+    workflow = models.ForeignKey(
+        "canvas.Workflow", on_delete=models.CASCADE, related_name="schedules"
+    )
+    engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.NATIVE)
+    robot = models.ForeignKey(
+        "robots.Robot", null=True, blank=True, on_delete=models.PROTECT, related_name="schedules"
+    )
+    parameters = models.JSONField(default=dict, blank=True)
+    kind = models.CharField(max_length=16, choices=ScheduleKind.choices, default=ScheduleKind.CRON)
+    expression = models.CharField(max_length=500)
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Berlin"
+    )
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    # The next planned fire; schedulers claim it with a conditional UPDATE (exactly once).
+    next_fire_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workflow", "id"]
+
+    def __str__(self):
+        return f"{self.workflow}: {self.kind} {self.expression} ({self.timezone})"
+
+
+class ScheduleFire(models.Model):
+    """What a schedule did at a planned time: a run, or a note of fires it missed."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="fires")
+    planned_at = models.DateTimeField()
+    run = models.OneToOneField(
+        WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fire"
+    )
+    missed = models.PositiveIntegerField(default=0, help_text="Fires skipped during downtime")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-planned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "planned_at"], name="one_fire_per_time")
+        ]
+
+    def __str__(self):
+        what = f"run {self.run_id}" if self.run_id else f"{self.missed} missed"
+        return f"{self.schedule} at {self.planned_at}: {what}"

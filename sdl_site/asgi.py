@@ -25,7 +25,23 @@ def _recover():
         logging.getLogger(__name__).exception("could not check for interrupted runs")
 
 
+def _scheduler():
+    """Schedules fire from the serving process too, so `make run` needs nothing more."""
+    import threading
+
+    from django.conf import settings
+
+    from orchestration import schedules
+
+    if settings.SDL_SCHEDULER_IN_SERVER:
+        stop = threading.Event()
+        threading.Thread(
+            target=schedules.loop, args=(stop,), name="sdl-scheduler", daemon=True
+        ).start()
+
+
 _recover()
+_scheduler()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

@@ -1,0 +1,17 @@
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from orchestration import schedules
+
+
+class Command(BaseCommand):
+    help = "Fire due schedules (every second) until stopped. Safe beside other schedulers."
+
+    def handle(self, **options):
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        self.stdout.write("scheduler running; Ctrl+C stops it")
+        schedules.loop(stop)

@@ -1,0 +1,191 @@
+"""Schedules: when they fire (croniter, dateutil's rrule), and firing them exactly once.
+
+Every due fire is claimed with a conditional UPDATE of `next_fire_at`, so two schedulers
+running side by side never both start it. After downtime, missed fires are not replayed one by
+one: a single note records them and the next fire happens on time.
+"""
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from dateutil.rrule import rrulestr
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orchestration.models import Schedule, ScheduleFire, ScheduleKind
+
+log = logging.getLogger(__name__)
+# A fire found later than this after its planned time counts as missed (the server was down).
+GRACE = timedelta(seconds=60)
+TICK_S = 1.0
+
+
+class ScheduleError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError("timezone", f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)")
+
+
+def _iterator(kind: str, expression: str, tz: ZoneInfo, start: datetime, after: datetime):
+    """Fire times (aware, in `tz`) strictly after `after`, in wall-clock time of `tz`."""
+    if kind == ScheduleKind.CRON:
+        if not croniter.is_valid(expression):
+            raise ScheduleError("expression", f"{expression!r} is not a cron expression")
+        it = croniter(expression, after.astimezone(tz))
+        while True:
+            yield it.get_next(datetime)
+    elif kind == ScheduleKind.INTERVAL:
+        try:
+            seconds = float(expression)
+        except ValueError:
+            raise ScheduleError("expression", f"{expression!r} is not a number of seconds")
+        if seconds < 1:
+            raise ScheduleError("expression", "an interval must be at least 1 second")
+        step = timedelta(seconds=seconds)
+        anchor = start.astimezone(tz)
+        n = max(0, int((after - anchor) / step))
+        while True:
+            at = anchor + n * step
+            if at > after:
+                yield at
+            n += 1
+    elif kind == ScheduleKind.RRULE:
+        try:
+            rule = rrulestr(expression, dtstart=start.astimezone(tz).replace(microsecond=0))
+        except (ValueError, TypeError) as exc:
+            raise ScheduleError("expression", f"not an RFC 5545 rule: {exc}")
+        at = rule.after(after.astimezone(tz))
+        while at is not None:
+            yield at
+            at = rule.after(at)
+    else:
+        raise ScheduleError("kind", f"unknown kind {kind}")
+
+
+def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+    tz = zone(schedule.timezone)
+    start = schedule.start or schedule.created_at or timezone.now()
+    after = max(after, start - timedelta(microseconds=1))
+    times = []
+    for at in _iterator(schedule.kind, schedule.expression, tz, start, after):
+        if schedule.end and at > schedule.end:
+            break
+        times.append(at)
+        if len(times) >= count:
+            break
+    return times
+
+
+def check(schedule: Schedule) -> None:
+    """Refuse what cannot be scheduled, naming the field (ScheduleError)."""
+    from orchestration.plan import run_parameters
+    from orchestration.validation import validate
+
+    zone(schedule.timezone)
+    if schedule.start and schedule.end and schedule.end <= schedule.start:
+        raise ScheduleError("end", "the end is before the start")
+    upcoming = fire_times(schedule, timezone.now(), 5)
+    for earlier, later in zip(upcoming, upcoming[1:], strict=False):
+        if (later - earlier).total_seconds() < 1:
+            raise ScheduleError("expression", "fires more than once a second")
+    report = validate(schedule.workflow.document)
+    if report.document is not None:
+        _, issues = run_parameters(report.document, schedule.parameters or {})
+        if issues:
+            raise ScheduleError("parameters", str(issues[0]))
+    if schedule.engine != "native":
+        raise ScheduleError(
+            "engine", "the Prefect engine is not available in this version: use native"
+        )
+
+
+def refresh(schedule: Schedule, now: datetime | None = None) -> None:
+    """Point `next_fire_at` at the next fire after now (on save, or when reactivated)."""
+    now = now or timezone.now()
+    upcoming = fire_times(schedule, now, 1) if schedule.active else []
+    Schedule.objects.filter(pk=schedule.pk).update(next_fire_at=upcoming[0] if upcoming else None)
+    schedule.next_fire_at = upcoming[0] if upcoming else None
+
+
+def tick(now: datetime | None = None) -> list[int]:
+    """Fire every due schedule once; returns the runs started. Safe to call from many
+    processes at once."""
+    from orchestration import runs
+
+    now = now or timezone.now()
+    started = []
+    for schedule in Schedule.objects.filter(active=True, next_fire_at__lte=now).select_related(
+        "workflow", "robot", "created_by"
+    ):
+        due = schedule.next_fire_at
+        following = fire_times(schedule, max(due, now) if now - due > GRACE else due, 1)
+        upcoming = following[0] if following else None
+        claimed = Schedule.objects.filter(pk=schedule.pk, next_fire_at=due).update(
+            next_fire_at=upcoming
+        )
+        if claimed != 1:
+            continue  # another scheduler has it
+        if now - due > GRACE:
+            skipped = len(_between(schedule, due, now))
+            with transaction.atomic():
+                ScheduleFire.objects.create(
+                    schedule=schedule,
+                    planned_at=due,
+                    missed=skipped,
+                    note=f"{skipped} fire(s) from {due.isoformat()} to {now.isoformat()} were "
+                    "missed while no scheduler ran; not replayed",
+                )
+            log.warning("schedule %s missed %s fire(s)", schedule.pk, skipped)
+            continue
+        try:
+            run = runs.create_run(
+                schedule.workflow,
+                user=schedule.created_by,
+                engine_name=schedule.engine,
+                parameters=schedule.parameters,
+                robot=schedule.robot,
+                trigger=f"schedule {schedule.pk} for {due.isoformat()}",
+                options={"schedule": schedule.pk, "planned_at": due.isoformat()},
+            )
+            ScheduleFire.objects.create(schedule=schedule, planned_at=due, run=run)
+            started.append(run.pk)
+        except runs.RunRefused as exc:
+            ScheduleFire.objects.create(schedule=schedule, planned_at=due, note=f"not run: {exc}")
+        except IntegrityError:
+            continue
+    return started
+
+
+def _between(schedule: Schedule, due: datetime, now: datetime) -> list[datetime]:
+    times, after = [due], due
+    while len(times) < 100_000:
+        following = fire_times(schedule, after, 1)
+        if not following or following[0] > now:
+            break
+        times.append(following[0])
+        after = following[0]
+    return times
+
+
+def loop(stop: threading.Event, tick_s: float = TICK_S) -> None:
+    """The scheduler loop of `manage.py run_scheduler` and of the web server's process."""
+    from django.db import close_old_connections
+
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            tick()
+        except Exception:  # a bad schedule must not stop the others
+            log.exception("scheduler tick failed")
+        stop.wait(tick_s)

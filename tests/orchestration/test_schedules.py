@@ -1,0 +1,142 @@
+"""Schedules, with a controllable clock: each due time fires exactly once."""
+
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from orchestration import schedules
+from orchestration.models import Schedule, ScheduleFire, WorkflowRun
+from tests.factories import document, make_workflow
+from tests.orchestration.runhelpers import wait_for
+
+UTC = ZoneInfo("UTC")
+
+
+def make_schedule(workflow, **kw) -> Schedule:
+    kw.setdefault("kind", "cron")
+    kw.setdefault("expression", "*/5 * * * *")
+    kw.setdefault("start", datetime(2026, 1, 1, tzinfo=UTC))
+    schedule = Schedule.objects.create(workflow=workflow, created_by=workflow.owner, **kw)
+    return schedule
+
+
+@pytest.mark.db_concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_cron_schedule_fires_each_due_time_once_with_two_schedulers_side_by_side(owner):
+    schedule = make_schedule(make_workflow(owner, document()))
+    clock = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
+    schedules.refresh(schedule, clock)
+    assert schedule.next_fire_at == datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+    started: list[int] = []
+
+    def scheduler(now):
+        try:
+            started.extend(schedules.tick(now))
+        finally:
+            connection.close()
+
+    for minute in range(1, 21):  # twenty minutes, a tick every minute, two schedulers
+        now = clock + timedelta(minutes=minute)
+        threads = [threading.Thread(target=scheduler, args=(now,)) for _ in range(2)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    fires = list(ScheduleFire.objects.order_by("planned_at"))
+    assert [f.planned_at.minute for f in fires] == [5, 10, 15, 20]
+    assert len(started) == 4 and all(f.run_id for f in fires)
+    for run_id in started:
+        run = wait_for(run_id)
+        assert run.state == "completed" and run.trigger.startswith(f"schedule {schedule.pk}")
+
+    # Down for three hours: nothing is replayed, one note says what was missed.
+    later = clock + timedelta(hours=3, minutes=21)
+    assert schedules.tick(later) == []
+    missed = ScheduleFire.objects.get(missed__gt=0)
+    assert missed.missed == 36 and "not replayed" in missed.note
+    schedule.refresh_from_db()
+    assert schedule.next_fire_at == datetime(2026, 3, 2, 12, 25, tzinfo=UTC)
+    assert len(schedules.tick(schedule.next_fire_at + timedelta(seconds=1))) == 1  # on time
+    assert WorkflowRun.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_berlin_nine_oclock_stays_nine_across_daylight_saving(owner):
+    schedule = make_schedule(
+        make_workflow(owner, document()), expression="0 9 * * *", timezone="Europe/Berlin"
+    )
+    times = schedules.fire_times(schedule, datetime(2026, 3, 27, tzinfo=UTC), 4)
+    assert [t.isoformat() for t in times] == [
+        "2026-03-27T09:00:00+01:00",
+        "2026-03-28T09:00:00+01:00",
+        "2026-03-29T09:00:00+02:00",
+        "2026-03-30T09:00:00+02:00",
+    ]
+    rule = make_schedule(
+        schedule.workflow,
+        kind="rrule",
+        expression="FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0",
+        timezone="Europe/Berlin",
+        start=datetime(2026, 10, 20, tzinfo=UTC),
+    )
+    times = schedules.fire_times(rule, datetime(2026, 10, 23, 12, tzinfo=UTC), 3)
+    assert [t.isoformat() for t in times] == [
+        "2026-10-24T09:00:00+02:00",
+        "2026-10-25T09:00:00+01:00",
+        "2026-10-26T09:00:00+01:00",
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"expression": "every tuesday"}, "expression"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"parameters": {"nope": 1}}, "parameters"),
+        ({"kind": "interval", "expression": "0.5"}, "expression"),
+        ({"kind": "rrule", "expression": "FREQ=SECONDLY;BYSECOND=0,0"}, None),
+        ({"kind": "rrule", "expression": "NOT A RULE"}, "expression"),
+    ],
+)
+def test_bad_schedules_are_refused_naming_the_field(api, owner, changes, field):
+    workflow = make_workflow(owner, document())
+    body = {
+        "workflow": workflow.pk,
+        "kind": "cron",
+        "expression": "0 9 * * 1-5",
+        "timezone": "UTC",
+        **changes,
+    }
+    response = api.post("/api/schedules", body)
+    if field is None:
+        assert response.status_code in (201, 422)
+        return
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"].startswith(f"{field}:")
+    assert not Schedule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_schedule_api_previews_fire_times_with_their_offsets(api, api_for, owner, outsider):
+    workflow = make_workflow(owner, document())
+    body = {
+        "workflow": workflow.pk,
+        "kind": "cron",
+        "expression": "0 9 * * 1-5",
+        "timezone": "Europe/Berlin",
+        "parameters": {"n": 3},
+    }
+    created = api.post("/api/schedules", body)
+    assert created.status_code == 201, created.content
+    schedule_id = created.json()["id"]
+    preview = api.get(f"/api/schedules/{schedule_id}/preview?count=3").json()
+    assert len(preview) == 3 and all(
+        t.endswith(("+01:00", "+02:00")) and "T09:00:00" in t for t in preview
+    )
+    assert api.get("/api/schedules").json()[0]["expression"] == "0 9 * * 1-5"
+    updated = api.put(f"/api/schedules/{schedule_id}", {**body, "active": False})
+    assert updated.status_code == 200 and updated.json()["next_fire_at"] is None
+    assert api_for(outsider).get(f"/api/schedules/{schedule_id}").status_code == 404
+    assert api.delete(f"/api/schedules/{schedule_id}").status_code == 204
