@@ -167,9 +167,11 @@ def summarize(node_type: str, session, params, commands: list[dict]) -> dict:
 
     short = node_type.removeprefix("opentrons.")
     if short in ("transfer", "distribute", "consolidate"):
+        # From the parameters: mixing aspirates and dispenses too, and big volumes split.
+        pairs = max(len(params.source.names()), len(params.dest.names()))
         return {
-            "volume": volume("dispense"),
-            "transfers": count("aspirate"),
+            "volume": round(params.volume * pairs, 3),
+            "transfers": pairs,
             "tips_used": count("pickUpTip"),
         }
     if short == "aspirate":

@@ -66,7 +66,12 @@ def test_serial_dilution_runs_node_by_node_on_the_simulator_with_a_command_log(a
     assert run.state == RunState.COMPLETED, run.error
     by_id = nodes(run)
     assert by_id["diluent"].output == {"volume": 640.0, "transfers": 8, "tips_used": 1}
-    assert by_id["dilute"].output["tips_used"] == 7
+    assert by_id["dilute"].output == {"volume": 560.0, "transfers": 7, "tips_used": 7}
+    assert by_id["stock"].output == {
+        "volume": 80.0,
+        "transfers": 1,
+        "tips_used": 1,
+    }  # not the mixing
     served = api.get(f"/api/runs/{run.pk}").json()
     commands = {n["node_id"]: n["commands"] for n in served["nodes"]}
     assert [c["commandType"] for c in commands["stock"]][:3] == [

@@ -29,9 +29,11 @@ function wellRange(location) {
   return `${location.labware} ${span}`;
 }
 
+// A reference reads as `$volume` (a run parameter) or `$mix.result` (a node's output).
 function show(value) {
-  if (typeof value === "string" && value.startsWith("{{")) return value.replace(/[{}\s]/g, "");
-  return value;
+  if (typeof value !== "string" || !value.startsWith("{{")) return value;
+  const path = value.replace(/[{}\s]/g, "");
+  return "$" + path.replace(/^params\./, "").replace(/^nodes\.([^.]+)\.output\./, "$1.");
 }
 
 // One line that says what a node does, e.g. "100 µL reservoir A1 → plate A1–A12".
