@@ -81,18 +81,7 @@ class RobotWithLockAdmin(RobotAdmin):
 class ScheduleForm(forms.ModelForm):
     class Meta:
         model = Schedule
-        fields = (
-            "workflow",
-            "engine",
-            "robot",
-            "parameters",
-            "kind",
-            "expression",
-            "timezone",
-            "start",
-            "end",
-            "active",
-        )
+        fields = Schedule.FIELDS
 
     def clean(self):
         cleaned = super().clean()

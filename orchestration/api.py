@@ -290,16 +290,7 @@ def save_schedule(request, schedule: Schedule, body: ScheduleIn):
             return Status(422, {"detail": f"robot: no robot named {body.robot}"})
     if body.kind not in ScheduleKind.values:
         return Status(422, {"detail": f"kind: use one of {', '.join(ScheduleKind.values)}"})
-    for field in (
-        "engine",
-        "parameters",
-        "kind",
-        "expression",
-        "timezone",
-        "start",
-        "end",
-        "active",
-    ):
+    for field in Schedule.FIELDS[3:] + ("engine",):  # workflow and robot are looked up above
         setattr(schedule, field, getattr(body, field))
     schedule.robot = robot
     schedule.created_at = schedule.created_at or timezone.now()

@@ -142,6 +142,20 @@ class ScheduleKind(models.TextChoices):
 
 
 class Schedule(models.Model):
+    # The fields a person sets, named alike in the admin and the API.
+    FIELDS = (
+        "workflow",
+        "engine",
+        "robot",
+        "parameters",
+        "kind",
+        "expression",
+        "timezone",
+        "start",
+        "end",
+        "active",
+    )
+
     workflow = models.ForeignKey(
         "canvas.Workflow", on_delete=models.CASCADE, related_name="schedules"
     )

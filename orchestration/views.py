@@ -1,7 +1,6 @@
 """Pages for runs: the live run page, the runs list and the Run form."""
 
 from django.conf import settings
-from django.http import Http404
 from django.shortcuts import redirect, render
 
 from canvas import permissions
@@ -12,21 +11,10 @@ from orchestration.validation import validate
 from robots.models import Robot
 
 
-def _run_for(user, run_id: int) -> WorkflowRun:
-    run = (
-        WorkflowRun.objects.select_related("workflow", "version", "robot", "started_by")
-        .filter(pk=run_id, workflow__in=permissions.visible(user))
-        .first()
-    )
-    if run is None:
-        raise Http404("no such run")
-    return run
-
-
 def run_page(request, run_id: int):
-    from orchestration.api import run_out
+    from orchestration.api import run_out, visible_run
 
-    run = _run_for(request.user, run_id)
+    run = visible_run(request.user, run_id)
     may_run = permissions.level(request.user, run.workflow) >= 2
     return render(
         request,
