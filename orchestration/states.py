@@ -56,7 +56,7 @@ def _append_event(run_id: int, type_: str, node_id="", state="", data=None) -> R
             [run_id],
         )
         (seq,) = cursor.fetchone()
-    event = RunEvent.objects.create(
+    event = RunEvent(
         run_id=run_id,
         seq=seq,
         type=type_,
@@ -65,8 +65,54 @@ def _append_event(run_id: int, type_: str, node_id="", state="", data=None) -> R
         data=data or {},
         at=timezone.now(),
     )
+    _execute_raw(*_insert_sql(event))
     transaction.on_commit(lambda: events.publish(event))
     return event
+
+
+# The hot path of every run writes with plain SQL built from the models' own fields (so
+# column names and value adaptation stay Django's): the ORM's query building cost more than
+# the database work itself.
+_FIELDS: dict = {}
+
+
+def _prep(model, name: str, value):
+    field = _FIELDS.get((model, name))
+    if field is None:
+        field = _FIELDS[(model, name)] = model._meta.get_field(name)
+    if value is None or type(value) in (str, int):  # nothing to adapt
+        return field.column, value
+    return field.column, field.get_db_prep_save(value, connection)
+
+
+def _insert_sql(event: RunEvent):
+    names = ("run", "seq", "type", "node_id", "state", "data", "at")
+    columns, values = zip(
+        *(_prep(RunEvent, n, getattr(event, "run_id" if n == "run" else n)) for n in names),
+        strict=True,
+    )
+    sql = (
+        f"INSERT INTO {RunEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(values))})"
+    )
+    return sql, list(values)
+
+
+def _execute_raw(sql: str, params: list) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict) -> int:
+    """UPDATE … WHERE state IN (allowed sources): exactly one row moves, or none."""
+    sets = [_prep(NodeRun, "state", to), *(_prep(NodeRun, k, v) for k, v in fields.items())]
+    sources = sorted(NODE_FROM[to])
+    sql = (
+        f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c, _ in sets)} "  # noqa: S608
+        f"WHERE run_id = %s AND node_id = %s AND state IN ({', '.join(['%s'] * len(sources))})"
+    )
+    return _execute_raw(sql, [v for _, v in sets] + [run_id, node_id, *sources])
 
 
 def run_created(run_id: int) -> RunEvent:
@@ -100,19 +146,20 @@ def move_node(run_id: int, node_id: str, to: NodeState, **fields) -> RunEvent:
         fields.setdefault("started_at", now)
     if to in NODE_TERMINAL:
         fields.setdefault("finished_at", now)
-    with transaction.atomic():
-        changed = NodeRun.objects.filter(
-            run_id=run_id, node_id=node_id, state__in=NODE_FROM[to]
-        ).update(state=to, **fields)
-        if not changed:
-            current = NodeRun.objects.filter(run_id=run_id, node_id=node_id).values_list(
-                "state", flat=True
-            )
-            raise IllegalTransition(
-                f"node {node_id} of run {run_id} cannot go from {current.first()} to {to}"
-            )
-        data = {k: fields[k] for k in ("attempts", "error", "output") if k in fields}
-        return _append_event(run_id, "node", node_id=node_id, state=to, data=data)
+    data = {k: fields[k] for k in ("attempts", "error", "output") if k in fields}
+    # No savepoint (the engine calls this many times in one transaction): nothing raises
+    # inside the block; a refused change leaves it normally and is reported after.
+    with transaction.atomic(savepoint=False):
+        changed = _update_node(run_id, node_id, to, fields)
+        event = _append_event(run_id, "node", node_id, to, data) if changed else None
+    if event is None:
+        current = NodeRun.objects.filter(run_id=run_id, node_id=node_id).values_list(
+            "state", flat=True
+        )
+        raise IllegalTransition(
+            f"node {node_id} of run {run_id} cannot go from {current.first()} to {to}"
+        )
+    return event
 
 
 def log(run_id: int, node_id: str, message: str, level: str = "info") -> RunEvent:
