@@ -30,6 +30,12 @@ class Api:
         return self.client.delete(url, **kw)
 
 
+@pytest.fixture(autouse=True)
+def no_scheduler_in_tests(settings):
+    """The web server fires schedules from a thread; tests drive the scheduler themselves."""
+    settings.SDL_SCHEDULER_IN_SERVER = False
+
+
 @pytest.fixture
 def owner(db):
     return make_user("olivia")

@@ -13,7 +13,6 @@ from django.test import Client
 from canvas.models import WorkflowShare
 from orchestration import runs
 from orchestration.models import RunState, WorkflowRun
-from sdl_site.asgi import application
 from tests.dbenv import child_env
 from tests.factories import ROOT, document, make_user, make_workflow
 from tests.orchestration.runhelpers import wait_for
@@ -31,6 +30,8 @@ def cookie_for(user) -> bytes:
 
 async def communicator(path, user=None, origin=ORIGIN):
     headers = [origin] + ([(b"cookie", await sync_to_async(cookie_for)(user))] if user else [])
+    from sdl_site.asgi import application  # here: imported with the test's settings
+
     return WebsocketCommunicator(application, path, headers=headers)
 
 
