@@ -1,12 +1,13 @@
 """Opentrons workflows, node by node, on the simulator and on a (fake) robot over HTTP."""
 
+import json
 import threading
 
 import pytest
 
 from orchestration import runs
 from orchestration.models import NodeState, RobotLock, RunState
-from tests.factories import demo, make_robot, make_workflow
+from tests.factories import SHARED_EXAMPLES, demo, make_robot, make_workflow
 from tests.fakerobot import FakeRobot
 from tests.orchestration.runhelpers import nodes, wait_for
 
@@ -290,3 +291,38 @@ def test_no_waiting_refuses_a_busy_robot_naming_the_holder(api, owner):
     )
     assert api.get(f"/api/runs/{first.pk}").json()["robot_lock"] is True
     wait_for(first.pk, timeout=60)
+
+
+SHARED_OPENTRONS = (
+    [p for p in sorted(SHARED_EXAMPLES.glob("*.json")) if '"opentrons.' in p.read_text()]
+    if SHARED_EXAMPLES.exists()
+    else []
+)
+
+
+@pytest.mark.parametrize("path", SHARED_OPENTRONS, ids=lambda p: p.name)
+def test_each_shared_example_runs_alike_on_the_simulator_and_over_http(owner, path):
+    doc = json.loads(path.read_text())
+    for node in doc["nodes"]:  # a real robot waits out delays; keep the test short
+        if node["type"] == "control.delay":
+            node["params"]["seconds"] = 0.1
+    robot_type = doc["robot"]["type"]
+    hardware = {p["mount"]: p["instrument"] for p in doc["deck"]["pipettes"]}
+    modules = [m["model"] for m in doc["deck"].get("modules", [])]
+    fake = FakeRobot(robot_type, instruments=hardware, modules=modules)
+    try:
+        simulated = run_on(owner, doc, make_robot("sim", robot_type=robot_type))
+        assert simulated.state == RunState.COMPLETED, simulated.error
+        assert all(
+            n.commands
+            for n in simulated.nodes.all()
+            if n.node_id in {x["id"] for x in doc["nodes"] if x["type"].startswith("opentrons.")}
+        )
+        real = make_robot(
+            "real", robot_type=robot_type, simulate=False, host="127.0.0.1", port=fake.port
+        )
+        over_http = run_on(owner, doc, real)
+        assert over_http.state == RunState.COMPLETED, over_http.error
+        assert motion(over_http) == motion(simulated)
+    finally:
+        fake.close()
