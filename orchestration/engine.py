@@ -289,12 +289,15 @@ class RunExecutor:
                 can_start = bool(ready) and not stopping and not self.paused
                 messages = self._take_messages(block=not can_start)
                 with transaction.atomic():
-                    if can_start:
-                        self._start_ready(ready, sorter, pool)
                     for message in messages:
                         finished = self._handle(message)
                         if finished:
                             self._finished(sorter, *finished)
+                    # What just finished may have made more ready: start it in the same pass.
+                    ready.extend(sorter.get_ready())
+                    stopping = self.signals.cancel.is_set() or self.failed is not None
+                    if ready and not stopping and not self.paused:
+                        self._start_ready(ready, sorter, pool)
             with transaction.atomic():
                 for message in self._take_messages(block=False):
                     self._handle(message)
