@@ -5,4 +5,6 @@ from canvas import views
 app_name = "canvas"
 urlpatterns = [
     path("", views.workflow_list, name="workflow-list"),
+    path("workflows/new", views.new_workflow, name="new"),
+    path("workflows/<int:workflow_id>/edit", views.edit_workflow, name="edit"),
 ]

@@ -1,10 +1,39 @@
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from canvas import permissions
+from canvas.models import Workflow
 from orchestration.validation import validate
+
+NEW_DOCUMENT = {"schema": "sdl-workflow/1", "name": "New workflow", "nodes": [], "edges": []}
 
 
 def workflow_list(request):
     workflows = permissions.visible(request.user).select_related("owner")
     rows = [(w, validate(w.document)) for w in workflows]
     return render(request, "canvas/workflow_list.html", {"rows": rows})
+
+
+@require_POST
+def new_workflow(request):
+    workflow = Workflow.create(dict(NEW_DOCUMENT), request.user, message="New workflow")
+    return redirect("canvas:edit", workflow_id=workflow.pk)
+
+
+def edit_workflow(request, workflow_id: int):
+    workflow = permissions.get_workflow(request.user, workflow_id)
+    level = permissions.level(request.user, workflow)
+    return render(
+        request,
+        "canvas/edit.html",
+        {
+            "workflow": workflow,
+            "config": {
+                "workflowId": workflow.pk,
+                "version": workflow.version,
+                "document": workflow.document,
+                "mayEdit": level >= 3,
+                "mayRun": level >= 2,
+            },
+        },
+    )

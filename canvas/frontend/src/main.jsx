@@ -1,6 +1,7 @@
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
 import "./styles.css";
+import { EditorRoot } from "./Editor.jsx";
 import { RunViewRoot } from "./RunView.jsx";
 import { mountRunsList } from "./runs_list.js";
 
@@ -9,3 +10,7 @@ export function mountRunView(element, config) {
 }
 
 export { mountRunsList };
+
+export function mountEditor(element, config, csrf) {
+  createRoot(element).render(<EditorRoot config={config} csrf={csrf} />);
+}

@@ -1,0 +1,341 @@
+// The workflow editor: palette, canvas, node form, validation as you edit, save with conflicts.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import {
+  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState, useReactFlow,
+} from "@xyflow/react";
+import { layout, nodeTypes } from "./graph.jsx";
+import { NodeForm, EdgeForm } from "./forms.jsx";
+
+const HISTORY = 200;
+
+function api(path, csrf, options = {}) {
+  return fetch(path, {
+    credentials: "same-origin",
+    ...options,
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, ...(options.headers || {}) },
+  });
+}
+
+// Why an edge may not be drawn, or null when it may.
+export function edgeProblem(doc, source, target) {
+  if (source === target) return `${source} cannot connect to itself`;
+  if (doc.edges.some((e) => e.source === source && e.target === target)) {
+    return `${source} → ${target} is already there`;
+  }
+  const children = {};
+  doc.edges.forEach((e) => { (children[e.source] = children[e.source] || []).push(e.target); });
+  const stack = [target];
+  const seen = new Set();
+  while (stack.length) {
+    const id = stack.pop();
+    if (id === source) return `${source} → ${target} would make a cycle (${target} already leads to ${source})`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      (children[id] || []).forEach((c) => stack.push(c));
+    }
+  }
+  return null;
+}
+
+function newId(doc, type) {
+  const base = type.split(".").pop().replace(/[^A-Za-z0-9_-]/g, "_");
+  let i = 1;
+  while (doc.nodes.some((n) => n.id === `${base}${i}`)) i += 1;
+  return `${base}${i}`;
+}
+
+function Palette({ groups, onAdd }) {
+  const [query, setQuery] = useState("");
+  const q = query.trim().toLowerCase();
+  return (
+    <aside className="palette" aria-label="Node types">
+      <input type="search" placeholder="Search steps…" value={query} aria-label="Search steps"
+             data-testid="palette-search" onChange={(e) => setQuery(e.target.value)} />
+      {groups.map((group) => {
+        const types = group.types.filter((t) => !q || t.title.toLowerCase().includes(q) || t.type.includes(q));
+        if (!types.length) return null;
+        return (
+          <section key={group.category}>
+            <h4>{group.title}</h4>
+            {types.map((t) => (
+              <button type="button" key={t.type} className={`palette-item cat-${group.category.replace(".", "-")}`}
+                      data-testid={`palette-item-${t.type}`} draggable title={t.description}
+                      onDragStart={(e) => e.dataTransfer.setData("application/x-sdl-node", t.type)}
+                      onClick={() => onAdd(t.type)}>
+                {t.title}
+              </button>
+            ))}
+          </section>
+        );
+      })}
+    </aside>
+  );
+}
+
+function Editor({ config, csrf }) {
+  const flow = useReactFlow();
+  const wrapper = useRef(null);
+  const [doc, setDoc] = useState(config.document);
+  const [version, setVersion] = useState(config.version);
+  const [saved, setSaved] = useState(JSON.stringify(config.document));
+  const history = useRef({ past: [], future: [] });
+  const [, setHistoryTick] = useState(0);
+  const [groups, setGroups] = useState([]);
+  const [report, setReport] = useState({ valid: true, errors: [] });
+  const [selected, setSelected] = useState({ node: null, edge: null });
+  const [notice, setNotice] = useState("");
+  const [conflict, setConflict] = useState(null);
+  const [message, setMessage] = useState("");
+  const [saving, setSaving] = useState(false);
+
+  const typeIndex = useMemo(
+    () => Object.fromEntries(groups.flatMap((g) => g.types).map((t) => [t.type, t])), [groups]);
+
+  useEffect(() => {
+    fetch("/api/node-types", { credentials: "same-origin" }).then((r) => r.json()).then(setGroups);
+  }, []);
+
+  // Every change goes through here: one step of undo history.
+  const change = useCallback((edit) => {
+    setDoc((current) => {
+      const next = edit(structuredClone(current));
+      if (!next) return current;
+      const { past } = history.current;
+      past.push(current);
+      if (past.length > HISTORY) past.shift();
+      history.current.future = [];
+      setHistoryTick((n) => n + 1);
+      return next;
+    });
+  }, []);
+  const undo = useCallback(() => setDoc((current) => {
+    const previous = history.current.past.pop();
+    if (!previous) return current;
+    history.current.future.push(current);
+    setHistoryTick((n) => n + 1);
+    return previous;
+  }), []);
+  const redo = useCallback(() => setDoc((current) => {
+    const next = history.current.future.pop();
+    if (!next) return current;
+    history.current.past.push(current);
+    setHistoryTick((n) => n + 1);
+    return next;
+  }), []);
+
+  // Validation as you edit (debounced), by the server's own rules.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      api("/api/validate", csrf, { method: "POST", body: JSON.stringify(doc) })
+        .then((r) => (r.ok ? r.json() : { valid: false, errors: [{ path: "", message: `validation failed (${r.status})` }] }))
+        .then(setReport)
+        .catch(() => {});
+    }, 350);
+    return () => clearTimeout(timer);
+  }, [doc, csrf]);
+
+  const problemsByNode = useMemo(() => {
+    const byNode = {};
+    report.errors.forEach((e) => {
+      const match = /^nodes\[([^\]]+)\]/.exec(e.path);
+      if (match) (byNode[match[1]] = byNode[match[1]] || []).push(e.message);
+    });
+    return byNode;
+  }, [report]);
+
+  const [nodes, setNodes, onNodesChange] = useNodesState([]);
+  const justAdded = useRef(null); // a node added from the palette comes selected
+  useEffect(() => {
+    setNodes((current) => {
+      const before = Object.fromEntries(current.map((n) => [n.id, n]));
+      const added = justAdded.current;
+      justAdded.current = null;
+      return doc.nodes.map((n) => ({
+        ...(before[n.id] || {}),
+        ...(added ? { selected: n.id === added } : {}),
+        id: n.id,
+        type: "step",
+        position: n.position || { x: 0, y: 0 },
+        data: { node: n, testid: `node-${n.id}`, problems: problemsByNode[n.id] },
+      }));
+    });
+  }, [doc, problemsByNode, setNodes]);
+  const edges = useMemo(() => doc.edges.map((e) => ({
+    id: `${e.source}->${e.target}`, source: e.source, target: e.target, label: e.when || undefined,
+    className: report.errors.some((p) => p.path.startsWith(`edges[${doc.edges.indexOf(e)}]`)) ? "edge-problem" : "",
+  })), [doc.edges, report]);
+
+  const addNode = useCallback((type, position) => {
+    const spec = typeIndex[type];
+    change((d) => {
+      const id = newId(d, type);
+      const at = position || flow.screenToFlowPosition(centre(wrapper.current));
+      d.nodes.push({ id, type, label: spec ? spec.title : type,
+        position: { x: Math.round(at.x), y: Math.round(at.y) }, params: {} });
+      justAdded.current = id;
+      setSelected({ node: id, edge: null });
+      return d;
+    });
+  }, [change, flow, typeIndex]);
+
+  const onConnect = useCallback(({ source, target }) => {
+    const problem = edgeProblem(doc, source, target);
+    if (problem) {
+      setNotice(`Not connected: ${problem}.`);
+      return;
+    }
+    setNotice("");
+    change((d) => { d.edges.push({ source, target }); return d; });
+  }, [doc, change]);
+
+  const save = useCallback(async () => {
+    setSaving(true);
+    const response = await api(`/api/workflows/${config.workflowId}`, csrf, {
+      method: "PUT", body: JSON.stringify({ document: doc, base_version: version, message }),
+    });
+    setSaving(false);
+    const body = await response.json();
+    if (response.status === 409) {
+      setConflict(body);
+    } else if (response.ok) {
+      setVersion(body.version);
+      setSaved(JSON.stringify(doc));
+      setMessage("");
+      setNotice(`Saved version ${body.version}.`);
+    } else {
+      setNotice(`Not saved: ${body.detail || response.status}`);
+    }
+  }, [config.workflowId, csrf, doc, version, message]);
+
+  const saveCopy = useCallback(async () => {
+    const copy = { ...doc, name: `${doc.name} (copy)`.slice(0, 200) };
+    const response = await api("/api/workflows", csrf, { method: "POST", body: JSON.stringify(copy) });
+    if (response.ok) window.location.href = `/workflows/${(await response.json()).id}/edit`;
+  }, [doc, csrf]);
+
+  const dirty = JSON.stringify(doc) !== saved;
+  useEffect(() => {
+    const warn = (e) => { if (dirty) { e.preventDefault(); e.returnValue = ""; } };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
+
+  useEffect(() => {
+    const keys = (e) => {
+      const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.key.toLowerCase() === "s") { e.preventDefault(); save(); } else if (typing) {
+        return;
+      } else if (mod && e.key.toLowerCase() === "z") { e.preventDefault(); (e.shiftKey ? redo : undo)(); } else if (mod && e.key.toLowerCase() === "y") { e.preventDefault(); redo(); }
+    };
+    window.addEventListener("keydown", keys);
+    return () => window.removeEventListener("keydown", keys);
+  }, [save, undo, redo]);
+
+  const autoLayout = () => change((d) => {
+    const at = layout(d.nodes, d.edges);
+    d.nodes.forEach((n) => { n.position = at[n.id]; });
+    setTimeout(() => flow.fitView({ duration: 200 }), 50);
+    return d;
+  });
+
+  const node = doc.nodes.find((n) => n.id === selected.node);
+  const edgeIndex = doc.edges.findIndex((e) => `${e.source}->${e.target}` === selected.edge);
+
+  return (
+    <div className="editor">
+      <div className="editor-bar">
+        <input className="workflow-name" aria-label="Workflow name" data-testid="workflow-name" value={doc.name}
+               onChange={(e) => { const value = e.target.value; change((d) => { d.name = value; return d; }); }} />
+        <span className="version">v{version}</span>
+        {dirty && <span className="unsaved" data-testid="unsaved">unsaved changes</span>}
+        <button type="button" data-testid="undo-button" aria-label="Undo" disabled={!history.current.past.length} onClick={undo}>Undo</button>
+        <button type="button" data-testid="redo-button" aria-label="Redo" disabled={!history.current.future.length} onClick={redo}>Redo</button>
+        <button type="button" data-testid="layout-button" aria-label="Auto-layout" onClick={autoLayout}>Auto-layout</button>
+        <input className="save-message" placeholder="What changed?" aria-label="Version message"
+               data-testid="save-message" value={message} onChange={(e) => setMessage(e.target.value)} />
+        <button type="button" className="primary" data-testid="save-button" aria-label="Save"
+                disabled={!config.mayEdit || saving} onClick={save}>Save</button>
+        <button type="button" data-testid="run-button" aria-label="Run" disabled={!config.mayRun || dirty || !report.valid}
+                title={dirty ? "Save first" : report.valid ? "" : "Fix the problems first"}
+                onClick={() => { window.location.href = `/workflows/${config.workflowId}/run`; }}>Run</button>
+      </div>
+      {notice && <div className="notice" role="status" data-testid="edit-notice">{notice}</div>}
+      <div className="editor-main">
+        <Palette groups={groups} onAdd={(type) => addNode(type)} />
+        <div className="editor-canvas" ref={wrapper} data-testid="canvas"
+             onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }}
+             onDrop={(e) => {
+               e.preventDefault();
+               const type = e.dataTransfer.getData("application/x-sdl-node");
+               if (type) addNode(type, flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+             }}>
+          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
+                     onConnect={onConnect} snapToGrid snapGrid={[10, 10]} fitView deleteKeyCode={["Delete", "Backspace"]}
+                     multiSelectionKeyCode="Shift" proOptions={{ hideAttribution: true }}
+                     onNodeDragStop={(_, __, dragged) => change((d) => {
+                       dragged.forEach((m) => {
+                         const n = d.nodes.find((x) => x.id === m.id);
+                         if (n) n.position = { x: Math.round(m.position.x), y: Math.round(m.position.y) };
+                       });
+                       return d;
+                     })}
+                     onNodesDelete={(gone) => change((d) => {
+                       const ids = new Set(gone.map((g) => g.id));
+                       d.nodes = d.nodes.filter((n) => !ids.has(n.id));
+                       d.edges = d.edges.filter((e) => !ids.has(e.source) && !ids.has(e.target));
+                       return d;
+                     })}
+                     onEdgesDelete={(gone) => change((d) => {
+                       const ids = new Set(gone.map((g) => g.id));
+                       d.edges = d.edges.filter((e) => !ids.has(`${e.source}->${e.target}`));
+                       return d;
+                     })}
+                     onSelectionChange={({ nodes: ns, edges: es }) => {
+                       const next = { node: ns.length === 1 ? ns[0].id : null,
+                         edge: es.length === 1 && !ns.length ? es[0].id : null };
+                       setSelected((s) => (s.node === next.node && s.edge === next.edge ? s : next));
+                     }}>
+            <Background gap={20} /><Controls /><MiniMap pannable zoomable />
+          </ReactFlow>
+        </div>
+        <aside className="side-panel">
+          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={report.errors} change={change} />}
+          {!node && edgeIndex >= 0 && <EdgeForm index={edgeIndex} edge={doc.edges[edgeIndex]} errors={report.errors} change={change} />}
+          <div className="problems" data-testid="validation-errors">
+            <h4>{report.valid ? "No problems" : `${report.errors.length} problem${report.errors.length === 1 ? "" : "s"}`}</h4>
+            <ul>{report.errors.map((e, i) => (
+              <li key={i}><button type="button" className="link" onClick={() => {
+                const match = /^nodes\[([^\]]+)\]/.exec(e.path);
+                if (match) {
+                  setSelected({ node: match[1], edge: null });
+                  setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === match[1] })));
+                  const target = nodes.find((n) => n.id === match[1]);
+                  if (target) flow.setCenter(target.position.x + 110, target.position.y + 45, { duration: 200, zoom: 1 });
+                }
+              }}><code>{e.path}</code> {e.message}</button></li>))}
+            </ul>
+          </div>
+        </aside>
+      </div>
+      {conflict && (
+        <div className="dialog" role="dialog" aria-label="Someone saved in between" data-testid="conflict-dialog">
+          <p>{conflict.detail}. Your changes are still here.</p>
+          <button type="button" data-testid="conflict-copy" onClick={saveCopy}>Save mine as a new copy</button>
+          <button type="button" data-testid="conflict-reload" onClick={() => { window.onbeforeunload = null; setSaved(JSON.stringify(doc)); setTimeout(() => window.location.reload(), 0); }}>
+            Reload theirs (discard mine)</button>
+          <button type="button" onClick={() => setConflict(null)}>Close</button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function centre(element) {
+  const box = element.getBoundingClientRect();
+  return { x: box.left + box.width / 2, y: box.top + box.height / 2 };
+}
+
+export function EditorRoot({ config, csrf }) {
+  return <ReactFlowProvider><Editor config={config} csrf={csrf} /></ReactFlowProvider>;
+}

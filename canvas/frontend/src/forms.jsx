@@ -1,0 +1,144 @@
+// The side panel: a node's form generated from its JSON Schema, and an edge's condition.
+
+function resolve(schema, defs) {
+  let s = schema || {};
+  if (s.$ref) s = { ...defs[s.$ref.split("/").pop()], ...s };
+  if (s.anyOf) {
+    const option = s.anyOf.find((o) => o.type !== "null") || {};
+    s = { ...resolve(option, defs), default: s.default, title: s.title, description: s.description };
+  }
+  return s;
+}
+
+function deckIds(doc, kind) {
+  const deck = doc.deck || {};
+  if (kind === "pipette") return (deck.pipettes || []).map((p) => p.id);
+  if (kind === "module") return (deck.modules || []).map((m) => m.id);
+  const labware = (deck.labware || []).map((l) => l.id);
+  (deck.modules || []).forEach((m) => m.labware && labware.push(m.labware.id));
+  return labware;
+}
+
+function asNumberOrReference(text) {
+  return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+}
+
+function Errors({ errors, prefix, name }) {
+  const mine = errors.filter((e) => e.path === prefix || e.path.startsWith(`${prefix}.`) || e.path.startsWith(`${prefix}[`));
+  if (!mine.length) return null;
+  return <div className="field-error" data-testid={`field-error-${name}`}>{mine.map((e) => e.message).join("; ")}</div>;
+}
+
+function WellsField({ value, onChange, labware, testid }) {
+  const v = value && typeof value === "object" ? value : {};
+  const wells = v.wells || (v.well ? [v.well] : []);
+  const update = (lab, list) => {
+    if (!lab && !list.length) return onChange(undefined);
+    onChange(list.length === 1 ? { labware: lab, well: list[0] } : { labware: lab, wells: list });
+  };
+  return (
+    <span className="wells-field">
+      <select aria-label="labware" data-testid={`${testid}-labware`} value={v.labware || ""}
+              onChange={(e) => update(e.target.value, wells)}>
+        <option value="">labware…</option>
+        {labware.map((id) => <option key={id} value={id}>{id}</option>)}
+      </select>
+      <input aria-label="wells" data-testid={`${testid}-wells`} placeholder="A1, A2" defaultValue={wells.join(", ")}
+             onBlur={(e) => update(v.labware || "", e.target.value.split(/[\s,]+/).filter(Boolean))} />
+    </span>
+  );
+}
+
+function ParamField({ name, schema, defs, kind, value, doc, onChange }) {
+  const s = resolve(schema, defs);
+  const testid = `field-${name}`;
+  if (kind === "location") return <WellsField value={value} onChange={onChange} labware={deckIds(doc, "labware")} testid={testid} />;
+  if (kind) {
+    return (
+      <select data-testid={testid} value={value ?? ""} onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">{kind}…</option>
+        {deckIds(doc, kind).map((id) => <option key={id} value={id}>{id}</option>)}
+      </select>
+    );
+  }
+  if (s.enum) {
+    return (
+      <select data-testid={testid} value={value ?? s.default ?? ""} onChange={(e) => onChange(e.target.value)}>
+        {s.enum.map((option) => <option key={option} value={option}>{option}</option>)}
+      </select>
+    );
+  }
+  if (s.type === "boolean") {
+    return <input type="checkbox" data-testid={testid} checked={value ?? s.default ?? false} onChange={(e) => onChange(e.target.checked)} />;
+  }
+  if (s.type === "number" || s.type === "integer") {
+    return <input data-testid={testid} inputMode="decimal" placeholder={s.default !== undefined && s.default !== null ? String(s.default) : ""}
+                  value={value ?? ""} onChange={(e) => onChange(e.target.value === "" ? undefined : asNumberOrReference(e.target.value))} />;
+  }
+  if (s.type === "string") {
+    return <input data-testid={testid} value={value ?? ""} placeholder={s.default ?? ""}
+                  onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} />;
+  }
+  return (
+    <textarea data-testid={testid} rows={3} defaultValue={value === undefined ? "" : JSON.stringify(value)}
+              onBlur={(e) => {
+                try { onChange(e.target.value.trim() ? JSON.parse(e.target.value) : undefined); } catch { /* the validator names it */ }
+              }} />
+  );
+}
+
+export function NodeForm({ node, spec, doc, errors, change }) {
+  const prefix = `nodes[${node.id}]`;
+  const set = (key, value) => change((d) => {
+    const n = d.nodes.find((x) => x.id === node.id);
+    if (value === undefined || value === "") delete n[key]; else n[key] = value;
+    return d;
+  });
+  const setParam = (key, value) => change((d) => {
+    const n = d.nodes.find((x) => x.id === node.id);
+    if (value === undefined) delete n.params[key]; else n.params[key] = value;
+    return d;
+  });
+  const schema = spec ? spec.schema : { properties: {} };
+  const defs = schema.$defs || {};
+  return (
+    <form className="node-form" data-testid="node-form" onSubmit={(e) => e.preventDefault()}>
+      <h3>{node.id} <small>{spec ? spec.title : node.type}</small></h3>
+      <label>Label <input data-testid="node-label" value={node.label || ""} onChange={(e) => set("label", e.target.value)} /></label>
+      {Object.entries(schema.properties || {}).map(([name, property]) => (
+        <label key={name}>
+          {property.title || name}{(schema.required || []).includes(name) ? " *" : ""}
+          <ParamField name={name} schema={property} defs={defs} kind={spec?.deck_fields?.[name]}
+                      value={node.params[name]} doc={doc} onChange={(v) => setParam(name, v)} />
+          <Errors errors={errors} prefix={`${prefix}.params.${name}`} name={name} />
+        </label>
+      ))}
+      <fieldset>
+        <legend>When it fails</legend>
+        <label>Retries <input data-testid="node-retries" inputMode="numeric" value={node.retries ?? ""}
+                              onChange={(e) => set("retries", e.target.value === "" ? undefined : Number(e.target.value))} /></label>
+        <label>Retry delay (s) <input data-testid="node-retry-delay" inputMode="decimal" value={node.retry_delay_s ?? ""}
+                                      onChange={(e) => set("retry_delay_s", e.target.value === "" ? undefined : Number(e.target.value))} /></label>
+        <label>Timeout (s) <input data-testid="node-timeout" inputMode="decimal" value={node.timeout_s ?? ""}
+                                  onChange={(e) => set("timeout_s", e.target.value === "" ? undefined : Number(e.target.value))} /></label>
+        <label className="check"><input type="checkbox" data-testid="node-disabled" checked={!!node.disabled}
+                                        onChange={(e) => set("disabled", e.target.checked || undefined)} /> Disabled (skipped)</label>
+        <Errors errors={errors.filter((e) => !e.path.includes(".params"))} prefix={prefix} name="node" />
+      </fieldset>
+    </form>
+  );
+}
+
+export function EdgeForm({ index, edge, errors, change }) {
+  return (
+    <form className="node-form" data-testid="edge-form" onSubmit={(e) => e.preventDefault()}>
+      <h3>{edge.source} → {edge.target}</h3>
+      <label>Only when <input data-testid="edge-when" placeholder="{{ nodes.x.output.ok }} == true" value={edge.when || ""}
+                              onChange={(e) => { const value = e.target.value; change((d) => {
+                                if (value) d.edges[index].when = value; else delete d.edges[index].when;
+                                return d;
+                              }); }} /></label>
+      <Errors errors={errors} prefix={`edges[${index}]`} name="when" />
+    </form>
+  );
+}

@@ -1,0 +1,104 @@
+"""The editor in a real browser, used as a person would."""
+
+import os
+
+import pytest
+
+from canvas.models import Workflow
+from tests.browser import browser, login  # noqa: F401  (fixture)
+from tests.dbenv import child_env
+from tests.factories import demo, make_workflow
+from tests.servers import daphne
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def site():
+    with daphne(child_env()) as host:
+        yield f"http://{host}"
+
+
+def signed_in(browser, site, user="olivia"):  # noqa: F811
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    login(page, site, user)
+    return page
+
+
+def connect(page, source, target):
+    page.get_by_test_id(f"port-out-{source}").hover()
+    page.mouse.down()
+    page.get_by_test_id(f"port-in-{target}").hover()
+    page.mouse.up()
+
+
+def test_build_connect_refuse_a_cycle_save_and_undo(browser, site, owner):  # noqa: F811
+    page = signed_in(browser, site)
+    page.get_by_test_id("new-workflow").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.get_by_test_id("palette-item-control.log").drag_to(page.get_by_test_id("canvas"))
+    page.get_by_test_id("field-message").fill("first")
+    page.get_by_test_id("palette-item-control.delay").click()  # added by keyboard/click
+    page.get_by_test_id("field-seconds").fill("0.1")
+    page.get_by_test_id("layout-button").click()
+    page.wait_for_timeout(600)  # the view glides to fit the new layout
+    connect(page, "log1", "delay1")
+    page.wait_for_selector(".react-flow__edge")
+    connect(page, "delay1", "log1")
+    assert "would make a cycle" in page.get_by_test_id("edit-notice").inner_text()
+    page.get_by_test_id("workflow-name").fill("Built by hand")
+    page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
+    page.get_by_test_id("save-message").fill("first draft")
+    page.get_by_test_id("save-button").click()
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 2')")
+    workflow = Workflow.objects.get(name="Built by hand")
+    doc = workflow.document
+    assert [n["type"] for n in doc["nodes"]] == ["control.log", "control.delay"]
+    assert doc["edges"] == [{"source": "log1", "target": "delay1"}]
+    assert doc["nodes"][0]["params"] == {"message": "first"}
+    assert workflow.versions.get(number=2).message == "first draft"
+    assert page.get_by_test_id("run-button").is_enabled()
+    page.get_by_test_id("undo-button").click()
+    page.wait_for_selector("[data-testid=unsaved]")
+    page.get_by_test_id("redo-button").click()
+    page.wait_for_selector("[data-testid=unsaved]", state="detached")
+
+
+def test_an_error_shows_on_its_field_and_goes_when_fixed(browser, site, owner):  # noqa: F811
+    workflow = make_workflow(owner, demo("serial_dilution"))
+    page = signed_in(browser, site)
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("palette-search").fill("aspirate")
+    page.get_by_test_id("palette-item-opentrons.aspirate").click()
+    page.get_by_test_id("field-pipette").select_option("p300")
+    page.get_by_test_id("field-location-labware").select_option("plate")
+    page.get_by_test_id("field-location-wells").fill("A1")
+    page.get_by_test_id("field-location-wells").blur()
+    page.get_by_test_id("field-volume").fill("1000")
+    error = page.get_by_test_id("field-error-volume")
+    error.wait_for()
+    assert "more than pipette p300 (p300_single_gen2) holds (300 µL)" in error.inner_text()
+    assert not page.get_by_test_id("run-button").is_enabled()
+    page.get_by_test_id("field-volume").fill("100")
+    error.wait_for(state="detached")
+
+
+def test_a_save_after_someone_else_saved_offers_a_copy_and_loses_nothing(browser, site, owner):  # noqa: F811
+    workflow = make_workflow(owner, demo("buffer_check"))
+    mine = signed_in(browser, site)
+    theirs = signed_in(browser, site)
+    for page in (mine, theirs):
+        page.goto(f"{site}/workflows/{workflow.pk}/edit")
+        page.get_by_test_id("workflow-name").wait_for()
+    theirs.get_by_test_id("workflow-name").fill("Their name")
+    theirs.get_by_test_id("save-button").click()
+    theirs.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 2')")
+    mine.get_by_test_id("workflow-name").fill("My name")
+    mine.get_by_test_id("save-button").click()
+    mine.get_by_test_id("conflict-dialog").wait_for()
+    mine.get_by_test_id("conflict-copy").click()
+    mine.wait_for_url(lambda url: url.endswith("/edit") and f"/workflows/{workflow.pk}/" not in url)
+    workflow.refresh_from_db()
+    assert workflow.name == "Their name" and workflow.version == 2
+    assert Workflow.objects.filter(name="My name (copy)").exists()
