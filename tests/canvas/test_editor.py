@@ -102,3 +102,44 @@ def test_a_save_after_someone_else_saved_offers_a_copy_and_loses_nothing(browser
     workflow.refresh_from_db()
     assert workflow.name == "Their name" and workflow.version == 2
     assert Workflow.objects.filter(name="My name (copy)").exists()
+
+
+def test_set_up_a_deck_and_a_transfer_from_an_empty_workflow(browser, site, owner):  # noqa: F811
+    page = signed_in(browser, site)
+    page.get_by_test_id("new-workflow").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.get_by_test_id("deck-robot").select_option("OT-2")
+    page.get_by_test_id("deck-slot-1-labware").select_option("opentrons_96_tiprack_300ul")
+    page.get_by_test_id("deck-slot-2-labware").select_option("nest_12_reservoir_15ml")
+    page.get_by_test_id("deck-slot-3-labware").select_option("nest_96_wellplate_200ul_flat")
+    page.get_by_test_id("deck-slot-3-id").fill("plate")
+    page.get_by_test_id("deck-slot-2-id").fill("reservoir")
+    page.get_by_test_id("deck-slot-2-id").blur()
+    page.get_by_test_id("deck-pipette-left").select_option("p300_single_gen2")
+    page.get_by_test_id("palette-item-opentrons.transfer").click()
+    page.get_by_test_id("field-pipette").select_option("left")
+    page.get_by_test_id("field-volume").fill("100")
+    page.get_by_test_id("field-source-labware").select_option("reservoir")
+    page.get_by_test_id("field-source-wells").fill("A1")
+    page.get_by_test_id("field-dest-labware").select_option("plate")
+    page.get_by_test_id("field-dest-wells").fill("A1, A2, A3")
+    page.get_by_test_id("field-dest-wells").blur()
+    page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
+    page.get_by_test_id("save-button").click()
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 2')")
+    doc = Workflow.objects.get(owner=owner).document
+    assert doc["robot"] == {"type": "OT-2", "api_level": "2.20"}
+    assert {lw["id"]: (lw["load_name"], lw["slot"]) for lw in doc["deck"]["labware"]} == {
+        "tips": ("opentrons_96_tiprack_300ul", "1"),
+        "reservoir": ("nest_12_reservoir_15ml", "2"),
+        "plate": ("nest_96_wellplate_200ul_flat", "3"),
+    }
+    assert doc["deck"]["pipettes"] == [
+        {"id": "left", "instrument": "p300_single_gen2", "mount": "left", "tip_racks": ["tips"]}
+    ]
+    assert doc["nodes"][0]["params"] == {
+        "pipette": "left",
+        "volume": 100,
+        "source": {"labware": "reservoir", "well": "A1"},
+        "dest": {"labware": "plate", "wells": ["A1", "A2", "A3"]},
+    }

@@ -4,7 +4,8 @@ import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState, useReactFlow,
 } from "@xyflow/react";
 import { layout, nodeTypes } from "./graph.jsx";
-import { NodeForm, EdgeForm } from "./forms.jsx";
+import { DeckPanel } from "./DeckPanel.jsx";
+import { EdgeForm, NodeForm } from "./forms.jsx";
 
 const HISTORY = 200;
 
@@ -302,6 +303,7 @@ function Editor({ config, csrf }) {
         <aside className="side-panel">
           {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={report.errors} change={change} />}
           {!node && edgeIndex >= 0 && <EdgeForm index={edgeIndex} edge={doc.edges[edgeIndex]} errors={report.errors} change={change} />}
+          {!node && edgeIndex < 0 && <DeckPanel doc={doc} change={change} errors={report.errors} />}
           <div className="problems" data-testid="validation-errors">
             <h4>{report.valid ? "No problems" : `${report.errors.length} problem${report.errors.length === 1 ? "" : "s"}`}</h4>
             <ul>{report.errors.map((e, i) => (
