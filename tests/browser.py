@@ -14,8 +14,7 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser():
+def launch():
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls beside Playwright's loop
@@ -30,6 +29,11 @@ def browser():
             ) from exc
         yield browser
         browser.close()
+
+
+# Module scope: Playwright's sync API keeps an event loop running while it is open, which
+# the asyncio tests of other modules must not find.
+browser = pytest.fixture(scope="module")(launch)
 
 
 def login(page, base: str, username: str, password: str = "a-long-test-password"):
