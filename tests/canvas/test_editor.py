@@ -143,3 +143,32 @@ def test_set_up_a_deck_and_a_transfer_from_an_empty_workflow(browser, site, owne
         "source": {"labware": "reservoir", "well": "A1"},
         "dest": {"labware": "plate", "wells": ["A1", "A2", "A3"]},
     }
+
+
+def test_copy_two_connected_nodes_and_paste_them_into_another_workflow(browser, site, owner):  # noqa: F811
+    source = make_workflow(owner, demo("buffer_check"))
+    target = make_workflow(
+        owner, {"schema": "sdl-workflow/1", "name": "Empty", "nodes": [], "edges": []}
+    )
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    login(page, site, "olivia")
+    page.goto(f"{site}/workflows/{source.pk}/edit")
+    page.get_by_test_id("node-reading").click()
+    page.get_by_test_id("node-ok").click(modifiers=["Shift"])
+    page.keyboard.press("Control+c")
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Copied')")
+    other = context.new_page()
+    other.goto(f"{site}/workflows/{target.pk}/edit")
+    other.get_by_test_id("canvas").click()
+    other.keyboard.press("Control+v")
+    other.wait_for_selector("[data-testid=edit-notice]:has-text('Pasted')")
+    other.keyboard.press("Control+s")
+    other.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 2')")
+    doc = Workflow.objects.get(pk=target.pk).document
+    assert [n["type"] for n in doc["nodes"]] == ["data.record", "control.log"]
+    assert doc["edges"] == [
+        {"source": "record1", "target": "log1", "when": "{{ nodes.record1.output.ph }} >= 6.5"}
+    ]

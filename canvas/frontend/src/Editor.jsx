@@ -45,6 +45,30 @@ function newId(doc, type) {
   return `${base}${i}`;
 }
 
+// Nodes (with the edges between them) as copied to the clipboard, and pasted back with new ids.
+function clip(doc, ids) {
+  const chosen = new Set(ids);
+  return {
+    sdl: "nodes",
+    nodes: doc.nodes.filter((n) => chosen.has(n.id)),
+    edges: doc.edges.filter((e) => chosen.has(e.source) && chosen.has(e.target)),
+  };
+}
+
+function pasteInto(doc, data) {
+  const renamed = {};
+  data.nodes.forEach((n) => { renamed[n.id] = newId({ nodes: [...doc.nodes, ...Object.values(renamed).map((id) => ({ id }))] }, n.type); });
+  // References between the pasted nodes follow them to their new ids.
+  const follow = (value) => JSON.parse(JSON.stringify(value).replace(
+    /nodes\.([A-Za-z0-9_-]+)\.output/g, (all, id) => (renamed[id] ? `nodes.${renamed[id]}.output` : all)));
+  data.nodes.forEach((n) => {
+    const position = n.position || { x: 0, y: 0 };
+    doc.nodes.push({ ...follow(n), id: renamed[n.id], position: { x: position.x + 40, y: position.y + 40 } });
+  });
+  data.edges.forEach((e) => doc.edges.push({ ...follow(e), source: renamed[e.source], target: renamed[e.target] }));
+  return Object.values(renamed);
+}
+
 function Palette({ groups, onAdd }) {
   const [query, setQuery] = useState("");
   const q = query.trim().toLowerCase();
@@ -221,17 +245,62 @@ function Editor({ config, csrf }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [dirty]);
 
+  const clipboard = useRef(null);
+  const selectedIds = () => nodes.filter((n) => n.selected).map((n) => n.id);
+  const paste = useCallback((data) => {
+    if (!data || data.sdl !== "nodes" || !Array.isArray(data.nodes) || !data.nodes.length) return;
+    change((d) => {
+      const ids = pasteInto(d, data);
+      justAdded.current = ids.length === 1 ? ids[0] : null;
+      setNotice(`Pasted ${ids.join(", ")}.`);
+      return d;
+    });
+  }, [change]);
+  const copy = useCallback(() => {
+    const ids = selectedIds();
+    if (!ids.length) return;
+    clipboard.current = clip(doc, ids);
+    navigator.clipboard?.writeText(JSON.stringify(clipboard.current)).catch(() => {});
+    setNotice(`Copied ${ids.join(", ")}.`);
+  });
+  const pasteFromClipboard = useCallback(async () => {
+    try {  // another open workflow may have copied: the system clipboard comes first
+      paste(JSON.parse(await navigator.clipboard.readText()));
+    } catch {
+      paste(clipboard.current);
+    }
+  }, [paste]);
+
   useEffect(() => {
     const keys = (e) => {
       const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
       const mod = e.ctrlKey || e.metaKey;
-      if (mod && e.key.toLowerCase() === "s") { e.preventDefault(); save(); } else if (typing) {
+      const key = e.key.toLowerCase();
+      if (mod && key === "s") {
+        e.preventDefault();
+        save();
         return;
-      } else if (mod && e.key.toLowerCase() === "z") { e.preventDefault(); (e.shiftKey ? redo : undo)(); } else if (mod && e.key.toLowerCase() === "y") { e.preventDefault(); redo(); }
+      }
+      if (typing || !mod) return; // text fields keep their own undo, copy and paste
+      if (key === "z") {
+        e.preventDefault();
+        (e.shiftKey ? redo : undo)();
+      } else if (key === "y") {
+        e.preventDefault();
+        redo();
+      } else if (key === "c") {
+        copy();
+      } else if (key === "v") {
+        e.preventDefault();
+        pasteFromClipboard();
+      } else if (key === "d") {
+        e.preventDefault();
+        paste(clip(doc, selectedIds()));
+      }
     };
     window.addEventListener("keydown", keys);
     return () => window.removeEventListener("keydown", keys);
-  }, [save, undo, redo]);
+  }, [save, undo, redo, copy, paste, pasteFromClipboard, doc]);
 
   const autoLayout = () => change((d) => {
     const at = layout(d.nodes, d.edges);
