@@ -67,8 +67,8 @@ class SaveIn(Schema):
     message: str = ""
 
 
-def workflow_out(workflow: Workflow, user) -> dict:
-    report = validate(workflow.document)
+def workflow_out(workflow: Workflow, user, report=None) -> dict:
+    report = report or validate(workflow.document)
     return {
         "id": workflow.pk,
         "name": workflow.name,
@@ -96,12 +96,13 @@ def version_out(version, with_document=False) -> dict:
     return out
 
 
-def refuse_if_not_a_workflow(document: Any):
+def check_document(document: Any):
+    """The validation report, and the 422 answer when the body is not a workflow at all."""
     report = validate(document)
     if report.refused:
         first = next(i for i in report.issues if i.fatal)
-        return Status(422, {"detail": f"not saved: {first}", "errors": report.as_json()})
-    return None
+        return report, Status(422, {"detail": f"not saved: {first}", "errors": report.as_json()})
+    return report, None
 
 
 @router.get("/workflows", response=list[WorkflowOut])
@@ -114,11 +115,11 @@ def list_workflows(request):
 def create_workflow(request, document: Body[dict[str, Any]]):
     """The body is the workflow document itself. A draft with problems is saved and its
     `errors` listed; a body that is not a workflow at all is refused (422)."""
-    refused = refuse_if_not_a_workflow(document)
+    report, refused = check_document(document)
     if refused:
         return refused
     workflow = Workflow.create(document, request.user)
-    return Status(201, workflow_out(workflow, request.user))
+    return Status(201, workflow_out(workflow, request.user, report))
 
 
 @router.get("/workflows/{int:workflow_id}", response=WorkflowOut)
@@ -133,7 +134,7 @@ def save_workflow(request, workflow_id: int, body: SaveIn):
     """Save a new version. If the workflow moved on since `base_version`, nothing is written
     and the answer is 409 with the current version."""
     workflow = permissions.get_workflow(request.user, workflow_id, Permission.EDIT)
-    refused = refuse_if_not_a_workflow(body.document)
+    report, refused = check_document(body.document)
     if refused:
         return refused
     try:
@@ -147,7 +148,7 @@ def save_workflow(request, workflow_id: int, body: SaveIn):
                 "current_version": exc.current,
             },
         )
-    return workflow_out(workflow, request.user)
+    return workflow_out(workflow, request.user, report)
 
 
 @router.delete("/workflows/{int:workflow_id}", response={204: None})
@@ -217,11 +218,11 @@ def import_workflow(request, file: File[UploadedFile]):
         return Status(exc.status, {"detail": f"{file.name}: {exc}"})
     if not isinstance(document, dict):
         return Status(400, {"detail": f"{file.name} does not hold a JSON object"})
-    refused = refuse_if_not_a_workflow(document)
+    report, refused = check_document(document)
     if refused:
         return refused
     workflow = Workflow.create(document, request.user, message=f"Imported from {file.name}")
-    return Status(201, workflow_out(workflow, request.user))
+    return Status(201, workflow_out(workflow, request.user, report))
 
 
 @router.get("/workflows/{int:workflow_id}/protocol.py", response={422: Refused}, tags=["opentrons"])

@@ -29,6 +29,11 @@ def level(user, workflow: Workflow) -> int:
     return max((LEVELS[Permission(s.permission)] for s in shares), default=0)
 
 
+def may(user, workflow: Workflow, need: str) -> bool:
+    """Whether the user may view, run or edit the workflow."""
+    return level(user, workflow) >= LEVELS[Permission(need)]
+
+
 def permission_name(user, workflow: Workflow) -> str | None:
     wanted = level(user, workflow)
     return next((p.value for p, n in LEVELS.items() if n == wanted), None)
@@ -38,7 +43,7 @@ def get_workflow(user, workflow_id: int, need: str = Permission.VIEW) -> Workflo
     workflow = visible(user).filter(pk=workflow_id).first()
     if workflow is None:
         raise Http404("no such workflow")
-    if level(user, workflow) < LEVELS[Permission(need)]:
+    if not may(user, workflow, need):
         raise Forbidden(f"you may not {need} this workflow")
     return workflow
 

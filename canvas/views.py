@@ -2,7 +2,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from canvas import permissions
-from canvas.models import Workflow
+from canvas.models import Permission, Workflow
 from orchestration.validation import validate
 
 NEW_DOCUMENT = {"schema": "sdl-workflow/1", "name": "New workflow", "nodes": [], "edges": []}
@@ -22,7 +22,6 @@ def new_workflow(request):
 
 def edit_workflow(request, workflow_id: int):
     workflow = permissions.get_workflow(request.user, workflow_id)
-    level = permissions.level(request.user, workflow)
     return render(
         request,
         "canvas/edit.html",
@@ -32,8 +31,8 @@ def edit_workflow(request, workflow_id: int):
                 "workflowId": workflow.pk,
                 "version": workflow.version,
                 "document": workflow.document,
-                "mayEdit": level >= 3,
-                "mayRun": level >= 2,
+                "mayEdit": permissions.may(request.user, workflow, Permission.EDIT),
+                "mayRun": permissions.may(request.user, workflow, Permission.RUN),
             },
         },
     )

@@ -10,7 +10,7 @@ from ninja import Body, Router, Schema, Status
 from canvas import permissions
 from canvas.models import Permission
 from orchestration import registry, runs, schedules
-from orchestration.models import RobotLock, Schedule, ScheduleKind, WorkflowRun
+from orchestration.models import Schedule, ScheduleKind, WorkflowRun
 from orchestration.runs import RunRefused
 from orchestration.validation import validate
 from robots.models import Robot
@@ -99,7 +99,7 @@ def run_out(run: WorkflowRun, with_nodes: bool = True) -> dict:
         "state": run.state,
         "parameters": run.parameters,
         "robot": run.robot.name if run.robot else None,
-        "robot_lock": RobotLock.objects.filter(run=run).exists(),
+        "robot_lock": hasattr(run, "robot_lock"),  # select_related below: no query per run
         "started_by": run.started_by.get_username() if run.started_by else None,
         "trigger": run.trigger,
         "created_at": run.created_at,
@@ -115,7 +115,9 @@ def run_out(run: WorkflowRun, with_nodes: bool = True) -> dict:
 
 def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
     run = (
-        WorkflowRun.objects.select_related("workflow", "version", "robot", "started_by")
+        WorkflowRun.objects.select_related(
+            "workflow", "version", "robot", "started_by", "robot_lock"
+        )
         .filter(pk=run_id, workflow__in=permissions.visible(user))
         .first()
     )
@@ -165,7 +167,7 @@ def list_runs(request, workflow: int | None = None, state: str | None = None, li
         query = query.filter(workflow_id=workflow)
     if state:
         query = query.filter(state=state)
-    query = query.select_related("workflow", "version", "robot", "started_by")
+    query = query.select_related("workflow", "version", "robot", "started_by", "robot_lock")
     return [run_out(r, with_nodes=False) for r in query[: max(1, min(limit, 1000))]]
 
 

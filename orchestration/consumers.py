@@ -62,7 +62,6 @@ class RunConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def allowed(self, need: str) -> bool:
         from canvas import permissions
-        from canvas.models import LEVELS, Permission
         from orchestration.models import WorkflowRun
 
         if not self.user or not self.user.is_authenticated:
@@ -70,7 +69,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         run = WorkflowRun.objects.filter(pk=self.run_id).select_related("workflow").first()
         if run is None or not permissions.visible(self.user).filter(pk=run.workflow_id).exists():
             return False
-        return permissions.level(self.user, run.workflow) >= LEVELS[Permission(need)]
+        return permissions.may(self.user, run.workflow, need)
 
     @database_sync_to_async
     def stored_after(self, seq: int) -> list[dict]:

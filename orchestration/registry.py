@@ -79,6 +79,9 @@ class NodeContext(Protocol):
     def robot(self) -> Any:
         """The run's robot controller (robots app); NodeError when the run has none."""
 
+    def record_commands(self, commands: list[dict]) -> None:
+        """Store the robot commands this node sent, as its command log."""
+
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -15,7 +15,7 @@ def run_page(request, run_id: int):
     from orchestration.api import run_out, visible_run
 
     run = visible_run(request.user, run_id)
-    may_run = permissions.level(request.user, run.workflow) >= 2
+    may_run = permissions.may(request.user, run.workflow, Permission.RUN)
     return render(
         request,
         "orchestration/run.html",

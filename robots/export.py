@@ -76,10 +76,6 @@ class _Session:
         self.modules: dict[str, Recorder] = {}
 
 
-def _value(value) -> str:
-    return repr(value)
-
-
 def export_protocol(document: Document, source: str = "") -> str:
     if document.robot is None:
         raise ExportError("the workflow has no robot: nothing to export")
@@ -103,7 +99,7 @@ def export_protocol(document: Document, source: str = "") -> str:
         "from opentrons import protocol_api",
         "",
         "metadata = "
-        + _value(
+        + repr(
             {
                 "protocolName": document.name,
                 "author": "SDL Canvas",
@@ -111,7 +107,7 @@ def export_protocol(document: Document, source: str = "") -> str:
             }
         ),
         "requirements = "
-        + _value({"robotType": document.robot.type, "apiLevel": document.robot.api_level}),
+        + repr({"robotType": document.robot.type, "apiLevel": document.robot.api_level}),
     ]
     body: list[str] = []
     session = _Session(body)
