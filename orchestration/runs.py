@@ -41,8 +41,13 @@ def create_run(
     options = dict(options or {})
     if engine_name not in Engine.values:
         raise RunRefused(f"unknown engine {engine_name}: use native or prefect")
-    if engine_name == Engine.PREFECT:
-        raise RunRefused("the Prefect engine is not available in this version: use native")
+    if engine_name == Engine.PREFECT and start:
+        from orchestration import prefect_engine
+
+        try:
+            prefect_engine.check_available()
+        except prefect_engine.PrefectUnavailable as exc:
+            raise RunRefused(str(exc), status=503)
     try:
         plan = compile_plan(version.document, parameters or {})
     except InvalidWorkflow as exc:
@@ -79,7 +84,12 @@ def create_run(
 
 
 def launch(run: WorkflowRun):
-    engine.start(run.pk)
+    if run.engine == Engine.PREFECT:
+        from orchestration import prefect_engine
+
+        prefect_engine.start(run)
+    else:
+        engine.start(run.pk)
 
 
 def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
@@ -92,6 +102,13 @@ def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
     engine.signal_cancel(run.pk)
     who = user.get_username() if user else "someone"
     states.log(run.pk, "", f"cancel requested by {who}", "warning")
+    if run.engine == Engine.PREFECT:
+        from orchestration import prefect_engine
+
+        try:
+            prefect_engine.cancel(run)
+        except Exception as exc:  # the flag alone still stops a running flow
+            log.warning("could not cancel run %s in Prefect: %s", run.pk, exc)
     run.refresh_from_db()
     return run
 
@@ -152,7 +169,7 @@ def resume_from(run: WorkflowRun, node_id: str, user) -> WorkflowRun:
     )
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -174,7 +191,7 @@ def recover_interrupted_runs() -> list[int]:
         host=engine.HOST,
     )
     for run in unfinished:
-        if run.pid == os.getpid() or _alive(run.pid):
+        if run.pid == os.getpid() or process_alive(run.pid):
             continue
         try:
             for node in run.nodes.filter(state__in=[NodeState.RUNNING, NodeState.RETRYING]):

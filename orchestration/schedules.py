@@ -15,7 +15,7 @@ from dateutil.rrule import rrulestr
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orchestration.models import Schedule, ScheduleFire, ScheduleKind
+from orchestration.models import Engine, Schedule, ScheduleFire, ScheduleKind
 
 log = logging.getLogger(__name__)
 # A fire found later than this after its planned time counts as missed (the server was down).
@@ -74,6 +74,10 @@ def _iterator(kind: str, expression: str, tz: ZoneInfo, start: datetime, after: 
 
 
 def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+    if schedule.engine == Engine.PREFECT:  # Prefect's scheduler fires these: its own times
+        from orchestration import prefect_schedules
+
+        return prefect_schedules.fire_times(schedule, after, count)
     tz = zone(schedule.timezone)
     start = schedule.start or schedule.created_at or timezone.now()
     after = max(after, start - timedelta(microseconds=1))
@@ -104,16 +108,21 @@ def check(schedule: Schedule) -> None:
         _, issues = run_parameters(report.document, schedule.parameters or {})
         if issues:
             raise ScheduleError("parameters", str(issues[0]))
-    if schedule.engine != "native":
-        raise ScheduleError(
-            "engine", "the Prefect engine is not available in this version: use native"
-        )
+    if schedule.engine == Engine.PREFECT:
+        from orchestration import prefect_engine, prefect_schedules
+
+        prefect_schedules.check(schedule)
+        try:
+            prefect_engine.check_available()
+        except prefect_engine.PrefectUnavailable as exc:
+            raise ScheduleError("engine", str(exc))
 
 
 def refresh(schedule: Schedule, now: datetime | None = None) -> None:
     """Point `next_fire_at` at the next fire after now (on save, or when reactivated)."""
     now = now or timezone.now()
-    upcoming = fire_times(schedule, now, 1) if schedule.active else []
+    native = schedule.engine == Engine.NATIVE  # Prefect's scheduler fires the others
+    upcoming = fire_times(schedule, now, 1) if schedule.active and native else []
     Schedule.objects.filter(pk=schedule.pk).update(next_fire_at=upcoming[0] if upcoming else None)
     schedule.next_fire_at = upcoming[0] if upcoming else None
 
@@ -125,7 +134,8 @@ def tick(now: datetime | None = None) -> list[int]:
 
     now = now or timezone.now()
     started = []
-    for schedule in Schedule.objects.filter(active=True, next_fire_at__lte=now).select_related(
+    due_now = Schedule.objects.filter(active=True, engine=Engine.NATIVE, next_fire_at__lte=now)
+    for schedule in due_now.select_related(
         "workflow", "robot", "created_by"
     ):
         due = schedule.next_fire_at

@@ -1,0 +1,268 @@
+"""The Prefect engine's one generic flow, `sdl-workflow`: a run's plan as Prefect tasks.
+
+A Prefect worker runs this module in a process of its own. The flow loads the run's compiled
+plan from the database and submits one task per node, named after the node, with the node's
+retries, retry delay and timeout as Prefect's own options and `wait_for` along the edges (so
+independent branches run in parallel). Each task runs the node with the native engine's own
+code (`RunExecutor._attempt`), and `when`, `disabled`, pause and cancel mean what they mean
+there. Tasks only report; one writer thread of the flow writes every state change, log and
+output as `NodeRun`s and `RunEvent`s (and so to the channel layer) in the order they happened.
+"""
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # a worker loads us by path
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdl_site.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import graphlib  # noqa: E402
+import logging  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.db import close_old_connections, connection, transaction  # noqa: E402
+from prefect import flow, runtime, task  # noqa: E402
+from prefect._internal.concurrency.cancellation import CancelledError as PrefectCancelled  # noqa: E402
+from prefect._internal.concurrency.cancellation import shield  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.states import Cancelled, Completed, Failed  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from orchestration import engine, events, states  # noqa: E402
+from orchestration.models import NodeState, RunState, WorkflowRun  # noqa: E402
+from orchestration.plan import Step  # noqa: E402
+
+log = logging.getLogger(__name__)
+FLOW_NAME = "sdl-workflow"
+ENTRYPOINT = "orchestration/prefect_flow.py:sdl_workflow"
+CANCEL_GRACE_S = 25  # Prefect's runner waits 30 s after SIGTERM before it kills us
+
+
+class NodeAttemptFailed(Exception):
+    """An attempt of a node failed; Prefect retries it only when `retryable`."""
+
+    def __init__(self, message: str, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def retry_delays(step: Step) -> list[float]:
+    """The native engine's doubling delays, as Prefect's list of retry delays."""
+    return [
+        min(step.retry_delay_s * 2**i, engine.MAX_RETRY_DELAY_S) for i in range(step.retries)
+    ] or [0]
+
+
+def _retryable(task, task_run, state) -> bool:
+    failure = state.data
+    return isinstance(failure, TimeoutError) or getattr(failure, "retryable", False)
+
+
+@task(name="sdl-node", cache_policy=NO_CACHE, persist_result=False, log_prints=False)
+def sdl_node(run_id: int, node_id: str):
+    executor: PrefectExecutor = engine.ACTIVE[run_id]
+    return executor.run_task(executor.plan.steps[node_id], runtime.task_run.run_count)
+
+
+class PrefectExecutor(engine.RunExecutor):
+    """The native executor with Prefect tasks in place of its thread pool and graph loop."""
+
+    def __init__(self, run_id: int):
+        super().__init__(run_id)
+        self.failed: str | None = None
+        self.flow_run_id = str(runtime.flow_run.id or "")
+        self._terminated = False
+
+    # --- inside Prefect tasks (pool threads): report, never write -------------------------
+
+    def run_task(self, step: Step, attempt: int):
+        node_id = step.id
+        task_run_id = str(runtime.task_run.id or "")
+        if node_id in self.final and attempt == 1:  # carried over from an earlier run
+            return Completed(message="carried over")
+        while self.paused and not self._stopping():
+            time.sleep(0.05)
+        if self._stopping():
+            if attempt > 1:  # it was waiting to retry
+                self._end(node_id, NodeState.CANCELLED, "cancelled")
+            return Cancelled(message=self._stop_reason())
+        if attempt == 1:
+            decision, reason = self._decide(step)
+            if decision != "run":
+                self.final[node_id] = decision
+                if decision == NodeState.FAILED:
+                    self.failed = self.failed or node_id
+                fields = {"error": reason, "prefect_task_run_id": task_run_id}
+                self.post("state", node_id, decision, fields)
+                if decision == NodeState.FAILED:
+                    raise NodeAttemptFailed(reason, retryable=False)
+                return Completed(message=f"skipped: {reason}")
+        fields = {"attempts": attempt, "error": ""}
+        if attempt == 1:
+            fields["prefect_task_run_id"] = task_run_id
+        self.post("state", node_id, NodeState.RUNNING, fields)
+        try:
+            outcome, result, retryable = self._attempt(step, attempt)
+        except PrefectCancelled:  # Prefect's own timeout, injected into this thread
+            with shield():
+                self._failed_attempt(step, attempt, f"timed out after {step.timeout_s:g} s", True)
+            raise
+        with shield():
+            if outcome == NodeState.COMPLETED:
+                self.outputs[node_id] = result
+                self._end(node_id, NodeState.COMPLETED, result)
+                return result
+            if outcome == NodeState.CANCELLED:
+                self._end(node_id, NodeState.CANCELLED, "cancelled")
+                return Cancelled(message="cancelled")
+            self._failed_attempt(step, attempt, result, retryable)
+        raise NodeAttemptFailed(result, retryable)
+
+    def _failed_attempt(self, step: Step, attempt: int, message: str, retryable: bool):
+        if retryable and attempt <= step.retries and not self._stopping():
+            self.post("state", step.id, NodeState.RETRYING, {"error": message})
+        else:
+            self._end(step.id, NodeState.FAILED, message)
+
+    def _end(self, node_id: str, state: NodeState, result):
+        self.final[node_id] = state
+        if state == NodeState.FAILED:
+            self.failed = self.failed or node_id
+        self.post("done", node_id, state, result)
+
+    def _stopping(self) -> bool:
+        return self.signals.cancel.is_set() or self.failed is not None
+
+    def _stop_reason(self) -> str:
+        return f"node {self.failed} failed" if self.failed else "the run was cancelled"
+
+    # --- the flow's thread: submit every node, then let the writer record what happens ----
+
+    def _loop(self):
+        futures = self._submit()
+        writer = threading.Thread(
+            target=self._write, args=(futures,), name=f"sdl-writer-{self.run_id}", daemon=True
+        )
+        writer.start()
+        # Prefect ends a flow run (cancelled in Prefect, or shutdown) by raising in this
+        # thread, maybe more than once: stop the nodes and let the writer record the end.
+        stopped_by, deadline = None, None
+        while writer.is_alive() and (deadline is None or time.monotonic() < deadline):
+            try:
+                writer.join(0.2)
+            except BaseException as exc:
+                stopped_by = stopped_by or exc
+                self._terminated = True
+                self.signals.cancel.set()
+                deadline = deadline or time.monotonic() + CANCEL_GRACE_S
+        if stopped_by is not None:
+            raise stopped_by
+
+    def _submit(self) -> list:
+        plan, futures = self.plan, {}
+        for node_id in graphlib.TopologicalSorter(plan.graph()).static_order():
+            step = plan.steps[node_id]
+            name = node_id if step.label == node_id else f"{step.label} ({node_id})"
+            # No tags: Prefect checks tag concurrency limits per tagged task (seconds each).
+            node_task = sdl_node.with_options(
+                name=name,
+                task_run_name=node_id,
+                retries=step.retries,
+                retry_delay_seconds=retry_delays(step),
+                retry_condition_fn=_retryable,
+                timeout_seconds=step.timeout_s,
+            )
+            upstream = [futures[parent] for parent in sorted(plan.parents(node_id))]
+            futures[node_id] = node_task.submit(self.run_id, node_id, wait_for=upstream)
+        return list(futures.values())
+
+    def _write(self, futures: list):
+        """Every database write of the run, in order, until every task has ended."""
+        close_old_connections()
+        try:
+            next_poll = 0.0
+            while True:
+                if time.monotonic() >= next_poll:
+                    self._poll_signals()
+                    next_poll = time.monotonic() + engine.SIGNAL_POLL_S
+                ended = all(f.wrapped_future.done() for f in futures)
+                messages = self._take_messages(block=not ended)
+                with transaction.atomic():
+                    for message in messages:
+                        self._handle(message)
+                if ended and not messages and self.inbox.empty():
+                    break
+            if self._terminated:
+                states.log(self.run_id, "", "cancelled in Prefect", "warning")
+            self._finish(self.failed)
+        except Exception as exc:
+            log.exception("run %s failed in the Prefect flow", self.run_id)
+            self._finish_quietly(RunState.FAILED, f"engine error: {exc}")
+        finally:
+            events.flush()
+            connection.close()
+
+
+def _create_run(workflow_id, parameters, robot, schedule_id) -> int:
+    """A flow run started on Prefect's side (its UI, CLI or scheduler) gets its run here."""
+    from orchestration import prefect_engine
+
+    return prefect_engine.run_for_flow_run(
+        workflow_id=workflow_id,
+        parameters=parameters or {},
+        robot_name=robot,
+        schedule_id=schedule_id,
+        flow_run_id=str(runtime.flow_run.id),
+        planned_at=runtime.flow_run.scheduled_start_time,
+    )
+
+
+@flow(
+    name=FLOW_NAME,
+    task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.SDL_ENGINE_THREADS)),
+    persist_result=False,
+    log_prints=False,
+)
+def sdl_workflow(
+    run_id: int | None = None,
+    workflow_id: int | None = None,
+    parameters: dict | None = None,
+    robot: str | None = None,
+    schedule_id: int | None = None,
+):
+    """Run an SDL Canvas workflow run (`run_id`), or start a new run of `workflow_id`."""
+    if run_id is None:
+        run_id = _create_run(workflow_id, parameters, robot, schedule_id)
+    WorkflowRun.objects.filter(pk=run_id).update(prefect_flow_run_id=str(runtime.flow_run.id))
+    executor = PrefectExecutor(run_id)
+    try:
+        executor.execute()
+    except BaseException:
+        _end_abruptly(run_id)
+        raise
+    run = WorkflowRun.objects.get(pk=run_id)
+    connection.close()
+    summary = f"run {run_id} {run.state}" + (f": {run.error}" if run.error else "")
+    if run.state == RunState.COMPLETED:
+        return Completed(message=summary)
+    if run.state == RunState.CANCELLED:
+        return Cancelled(message=summary)
+    return Failed(message=summary)
+
+
+def _end_abruptly(run_id: int):
+    """Prefect stopped the flow before the run could end by itself: say so on our side."""
+    try:
+        close_old_connections()
+        run = WorkflowRun.objects.get(pk=run_id)
+        if run.state not in states.RUN_TERMINAL:
+            states.move_run(run_id, RunState.CANCELLED, error="cancelled in Prefect")
+        events.flush()
+    except Exception:
+        log.exception("could not record the end of run %s", run_id)
