@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null && echo yes)
 NODE_PATH_PREFIX := $(if $(NODE_OK),,PATH=$(BIN):$$PATH)
 
-.PHONY: install run test test-deps test-db lint bench redis clean
+.PHONY: install run test test-deps test-db lint bench redis prefect-server prefect-worker clean
 
 install: $(VENV)/.synced $(BUNDLE)
 	$(BIN)/python manage.py migrate --noinput -v 0
@@ -58,6 +58,16 @@ bench: install test-deps
 # A local Redis for development: export REDIS_URL=redis://127.0.0.1:6379/0
 redis:
 	redis-server --port 6379 --save "" --appendonly no
+
+# A local Prefect server (its database under data/prefect):
+#   export PREFECT_API_URL=http://127.0.0.1:4200/api
+prefect-server: install
+	$(BIN)/python manage.py sdl server
+
+# A Prefect process worker for the work pool (SDL_PREFECT_WORK_POOL, default sdl), with this
+# project's settings: set PREFECT_API_URL, and DATABASE_URL / REDIS_URL as for the web server.
+prefect-worker: install
+	$(BIN)/python manage.py sdl worker
 
 clean:
 	rm -rf $(VENV) static/dist $(FRONTEND)/node_modules data/test.sqlite3*

@@ -59,3 +59,29 @@ def api(owner):
 @pytest.fixture
 def api_for(db):
     return Api
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(django_db_setup, django_db_blocker):
+    """A real Prefect server, process worker and Redis, started once per session."""
+    from tests.prefect_stack import start_stack
+
+    yield from start_stack()
+
+
+@pytest.fixture
+def prefect(prefect_stack, settings):
+    """This test talks to the session's Prefect server; its worker serves POOL."""
+    from tests.prefect_stack import POOL
+
+    settings.PREFECT_API_URL = prefect_stack.api_url
+    settings.SDL_PREFECT_WORK_POOL = POOL
+    return prefect_stack
+
+
+@pytest.fixture(params=["native", "prefect"])
+def engine_name(request):
+    """Engine tests run on both engines: the same cases, the same expectations."""
+    if request.param == "prefect":
+        request.getfixturevalue("prefect")
+    return request.param

@@ -1,17 +1,23 @@
 """Functions that tests register as `python.call` targets (SDL_PYTHON_CALLABLES)."""
 
-import threading
+import os
+import tempfile
 import time
+from pathlib import Path
 
-_calls: dict[str, int] = {}
-_lock = threading.Lock()
+# Call counts outlive a process (a Prefect flow runs in a worker's process): one file per key,
+# one byte per call, in a folder of this test session (children inherit the variable).
+COUNTERS = Path(os.environ.setdefault("SDL_TEST_COUNTERS", tempfile.mkdtemp(prefix="sdl-calls-")))
 
 
 def flaky(key: str, failures: int) -> str:
     """Fails `failures` times for `key`, then succeeds."""
-    with _lock:
-        _calls[key] = _calls.get(key, 0) + 1
-        count = _calls[key]
+    fd = os.open(COUNTERS / key, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(fd, b".")
+        count = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
     if count <= failures:
         raise RuntimeError(f"flaky failure {count}")
     return f"ok after {count}"

@@ -7,6 +7,9 @@ from tests.factories import make_workflow
 
 
 def wait_for(run_id: int, states=RUN_TERMINAL, timeout: float = 20) -> WorkflowRun:
+    run = WorkflowRun.objects.get(pk=run_id)
+    if run.engine == "prefect":
+        timeout = max(timeout, 90)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = WorkflowRun.objects.get(pk=run_id)
@@ -19,10 +22,14 @@ def wait_for(run_id: int, states=RUN_TERMINAL, timeout: float = 20) -> WorkflowR
     )
 
 
-def run_document(owner, doc, parameters=None, **kw) -> WorkflowRun:
+def run_document(owner, engine_name, doc, parameters=None, **kw) -> WorkflowRun:
+    """Run a document on an engine and wait for its end (a Prefect worker needs a few
+    seconds to start the flow's process)."""
     workflow = make_workflow(owner, doc)
-    run = runs.create_run(workflow, user=owner, parameters=parameters or {}, **kw)
-    return wait_for(run.pk)
+    run = runs.create_run(
+        workflow, user=owner, engine_name=engine_name, parameters=parameters or {}, **kw
+    )
+    return wait_for(run.pk, timeout=20 if engine_name == "native" else 90)
 
 
 def nodes(run) -> dict:

@@ -99,7 +99,7 @@ def test_the_exported_protocol_passes_analysis_and_matches_the_node_by_node_run(
 ):
     text = export_protocol(Document.model_validate(doc))
     analysis = analyze(tmp_path, text)
-    run = run_document(owner, doc)
+    run = run_document(owner, "native", doc)
     assert run.state == "completed", run.error
     expected = run_motion(run, doc)
     assert expected and analysed_motion(analysis) == expected
