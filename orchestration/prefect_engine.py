@@ -321,4 +321,3 @@ def _end(run: WorkflowRun, to: RunState, why: str) -> bool:
         return False
     robots_glue.release(run.pk)
     return True
-

@@ -60,9 +60,7 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime
     from orchestration.schedules import zone
 
     dates = asyncio.run(
-        prefect_schedule(schedule, server=True).get_dates(
-            n=count, start=after, end=schedule.end
-        )
+        prefect_schedule(schedule, server=True).get_dates(n=count, start=after, end=schedule.end)
     )
     tz = zone(schedule.timezone)
     return [d.astimezone(tz) for d in dates if d > after][:count]

@@ -135,9 +135,7 @@ def tick(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     started = []
     due_now = Schedule.objects.filter(active=True, engine=Engine.NATIVE, next_fire_at__lte=now)
-    for schedule in due_now.select_related(
-        "workflow", "robot", "created_by"
-    ):
+    for schedule in due_now.select_related("workflow", "robot", "created_by"):
         due = schedule.next_fire_at
         following = fire_times(schedule, max(due, now) if now - due > GRACE else due, 1)
         upcoming = following[0] if following else None

@@ -51,8 +51,19 @@ class PrefectStack:
     def start_worker(self, pool: str = POOL, name: str = "test-worker") -> subprocess.Popen:
         log = open(os.path.join(self.home, f"{name}.log"), "ab")  # noqa: SIM115
         worker = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type",
-             "process", "--name", name],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "worker",
+                "start",
+                "--pool",
+                pool,
+                "--type",
+                "process",
+                "--name",
+                name,
+            ],
             cwd=ROOT,
             env=self.env(SDL_PREFECT_WORK_POOL=pool),
             stdout=log,
@@ -105,8 +116,17 @@ def start_stack():
     env.pop("PREFECT_API_URL", None)
     with open(os.path.join(home, "server.log"), "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

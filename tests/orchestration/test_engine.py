@@ -104,7 +104,9 @@ def test_a_disabled_node_is_skipped_and_the_chain_goes_on(owner, engine_name):
 
 
 def test_a_node_that_fails_twice_then_succeeds_completes_on_attempt_three(owner, engine_name):
-    doc = document(nodes=[call("f", "flaky", retries=2, key=f"retry-3-{engine_name}", failures=2)], edges=[])
+    doc = document(
+        nodes=[call("f", "flaky", retries=2, key=f"retry-3-{engine_name}", failures=2)], edges=[]
+    )
     run = run_document(owner, engine_name, doc)
     node = nodes(run)["f"]
     assert run.state == RunState.COMPLETED and node.attempts == 3
@@ -114,7 +116,9 @@ def test_a_node_that_fails_twice_then_succeeds_completes_on_attempt_three(owner,
 
 
 def test_retries_run_out_and_the_run_says_which_node_failed_and_why(owner, engine_name):
-    doc = document(nodes=[call("f", "flaky", retries=1, key=f"retry-out-{engine_name}", failures=5)], edges=[])
+    doc = document(
+        nodes=[call("f", "flaky", retries=1, key=f"retry-out-{engine_name}", failures=5)], edges=[]
+    )
     run = run_document(owner, engine_name, doc)
     assert run.state == RunState.FAILED and nodes(run)["f"].attempts == 2
     assert run.error == "node f failed: RuntimeError: flaky failure 2"

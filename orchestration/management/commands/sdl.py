@@ -61,7 +61,7 @@ class Command(BaseCommand):
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         self.stdout.write(" ".join(argv))
         self.stdout.flush()
-        os.execvpe(argv[0], argv, env)
+        os.execvpe(argv[0], argv, env)  # noqa: S606  (becomes the Prefect process)
 
     def server(self, port, **_):
         home = settings.DATA_DIR / "prefect"
@@ -111,7 +111,9 @@ class Command(BaseCommand):
             entry.save()
         deployment_id = prefect_engine.publish(target)
         name = f"{prefect_engine.FLOW_NAME}/{prefect_engine.deployment_name(target)}"
-        self.stdout.write(f"deployment {name} ({deployment_id}) in pool {settings.SDL_PREFECT_WORK_POOL}")
+        self.stdout.write(
+            f"deployment {name} ({deployment_id}) in pool {settings.SDL_PREFECT_WORK_POOL}"
+        )
         for entry in target.schedules.filter(engine=Engine.PREFECT, active=True):
             times = ", ".join(t.isoformat() for t in schedules.fire_times(entry, timezone_now(), 3))
             self.stdout.write(f"  schedule {entry.pk}: {entry.kind} {entry.expression} → {times}")
@@ -138,11 +140,19 @@ class Command(BaseCommand):
         if run.error:
             self.stdout.write(f"  {run.error}")
         if run.prefect_flow_run_id:
-            self.stdout.write(f"  Prefect: {prefect_engine.ui_url('flow-run', run.prefect_flow_run_id)}")
+            self.stdout.write(
+                f"  Prefect: {prefect_engine.ui_url('flow-run', run.prefect_flow_run_id)}"
+            )
         self._table(
             ["node", "state", "attempts", "seconds", "error"],
             [
-                [n.node_id, n.state, n.attempts, _seconds(n.started_at, n.finished_at), n.error[:60]]
+                [
+                    n.node_id,
+                    n.state,
+                    n.attempts,
+                    _seconds(n.started_at, n.finished_at),
+                    n.error[:60],
+                ]
                 for n in run.nodes.all()
             ],
         )
@@ -152,7 +162,14 @@ class Command(BaseCommand):
         self._table(
             ["run", "workflow", "engine", "state", "created", "trigger"],
             [
-                [r.pk, r.workflow.name, r.engine, r.state, r.created_at.isoformat(timespec="seconds"), r.trigger]
+                [
+                    r.pk,
+                    r.workflow.name,
+                    r.engine,
+                    r.state,
+                    r.created_at.isoformat(timespec="seconds"),
+                    r.trigger,
+                ]
                 for r in rows
             ],
         )
@@ -174,7 +191,10 @@ class Command(BaseCommand):
             ["run", *(results[e].pk for e in Engine.values)],
             ["status", *(results[e].state for e in Engine.values)],
             ["duration (s)", *(f"{figures[e]['duration']:.3f}" for e in Engine.values)],
-            ["overhead per node (ms)", *(f"{figures[e]['overhead_ms']:.1f}" for e in Engine.values)],
+            [
+                "overhead per node (ms)",
+                *(f"{figures[e]['overhead_ms']:.1f}" for e in Engine.values),
+            ],
         ]
         for node_id in plan.steps:
             rows.append(
@@ -186,7 +206,9 @@ class Command(BaseCommand):
         cells = [[str(c) for c in head]] + [[str(c) for c in row] for row in rows]
         widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
         for n, row in enumerate(cells):
-            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            self.stdout.write(
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            )
             if n == 0:
                 self.stdout.write("  ".join("-" * w for w in widths))
 
@@ -221,7 +243,9 @@ def _figures(run: WorkflowRun, plan) -> dict:
     for node_id in plan.steps:  # documents list nodes in any order: resolve recursively
         _longest(node_id, plan, busy, longest)
     duration = (
-        (run.finished_at - run.started_at).total_seconds() if run.started_at and run.finished_at else 0.0
+        (run.finished_at - run.started_at).total_seconds()
+        if run.started_at and run.finished_at
+        else 0.0
     )
     critical = max(longest.values(), default=0.0)
     overhead = max(0.0, duration - critical) / max(1, len(nodes)) * 1000
