@@ -131,6 +131,7 @@ def publish(workflow) -> UUID:
             "work_pool_name": pool,
             "path": str(settings.SDL_PREFECT_PROJECT_DIR),
             "entrypoint": ENTRYPOINT,
+            "parameter_openapi_schema": _parameter_schema(),
         }
         if existing is not None:
             prefect.update_deployment(existing.id, DeploymentUpdate(**fields))
@@ -151,6 +152,15 @@ def publish(workflow) -> UUID:
             )
         prefect_schedules.sync(prefect, deployment_id, workflow)
     return deployment_id
+
+
+def _parameter_schema() -> dict:
+    """The flow's parameters, read from its source (Prefect's CLI checks them on a run)."""
+    from prefect.utilities.callables import parameter_schema_from_entrypoint
+
+    path = settings.BASE_DIR / ENTRYPOINT.split(":")[0]
+    schema = parameter_schema_from_entrypoint(f"{path}:{ENTRYPOINT.split(':')[1]}")
+    return schema.model_dump(exclude_unset=True)
 
 
 def list_deployments() -> list[dict]:
@@ -296,7 +306,7 @@ def reconcile() -> list[int]:
             if state is None or not state.is_final():
                 continue
             to, why = _mirror(state)
-            if _end(run, to, why):
+            if end_run(run, to, why):
                 ended.append(run.pk)
     return ended
 
@@ -310,7 +320,8 @@ def _mirror(state) -> tuple[RunState, str]:
     )
 
 
-def _end(run: WorkflowRun, to: RunState, why: str) -> bool:
+def end_run(run: WorkflowRun, to: RunState, why: str) -> bool:
+    """End a run that its flow could not end: open nodes cancelled, robot released."""
     try:
         for node in NodeRun.objects.filter(
             run=run, state__in=[NodeState.RUNNING, NodeState.RETRYING, NodeState.PENDING]

@@ -259,10 +259,12 @@ def sdl_workflow(
 def _end_abruptly(run_id: int):
     """Prefect stopped the flow before the run could end by itself: say so on our side."""
     try:
+        from orchestration import prefect_engine
+
         close_old_connections()
         run = WorkflowRun.objects.get(pk=run_id)
         if run.state not in states.RUN_TERMINAL:
-            states.move_run(run_id, RunState.CANCELLED, error="cancelled in Prefect")
+            prefect_engine.end_run(run, RunState.CANCELLED, "cancelled in Prefect")
         events.flush()
     except Exception:
         log.exception("could not record the end of run %s", run_id)
