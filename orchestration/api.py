@@ -11,6 +11,7 @@ from canvas import permissions
 from canvas.models import Permission
 from orchestration import registry, runs, schedules
 from orchestration.models import Schedule, ScheduleKind, WorkflowRun
+from orchestration.prefect_engine import ui_url
 from orchestration.runs import RunRefused
 from orchestration.validation import validate
 from robots.models import Robot
@@ -62,6 +63,8 @@ class NodeRunOut(Schema):
     error: str
     log: list[dict]
     commands: list[dict]
+    prefect_task_run_id: str
+    prefect_url: str
 
 
 class RunOut(Schema):
@@ -81,6 +84,8 @@ class RunOut(Schema):
     finished_at: datetime | None
     error: str
     last_seq: int
+    prefect_flow_run_id: str
+    prefect_url: str
     nodes: list[NodeRunOut]
 
 
@@ -107,10 +112,15 @@ def run_out(run: WorkflowRun, with_nodes: bool = True) -> dict:
         "finished_at": run.finished_at,
         "error": run.error,
         "last_seq": run.last_seq,
-        "nodes": [{f: getattr(n, f) for f in NodeRunOut.model_fields} for n in run.nodes.all()]
-        if with_nodes
-        else [],
+        "prefect_flow_run_id": run.prefect_flow_run_id,
+        "prefect_url": ui_url("flow-run", run.prefect_flow_run_id),
+        "nodes": [node_out(n) for n in run.nodes.all()] if with_nodes else [],
     }
+
+
+def node_out(node) -> dict:
+    fields = {f: getattr(node, f) for f in NodeRunOut.model_fields if f != "prefect_url"}
+    return {**fields, "prefect_url": ui_url("task-run", node.prefect_task_run_id)}
 
 
 def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
@@ -134,7 +144,13 @@ def refused(exc: RunRefused):
 
 @router.post(
     "/workflows/{int:workflow_id}/runs",
-    response={201: RunOut, 404: RunRefusedOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    response={
+        201: RunOut,
+        404: RunRefusedOut,
+        409: RunRefusedOut,
+        422: RunRefusedOut,
+        503: RunRefusedOut,
+    },
     tags=["runs"],
 )
 def start_run(request, workflow_id: int, body: RunIn):
@@ -158,6 +174,39 @@ def start_run(request, workflow_id: int, body: RunIn):
     except RunRefused as exc:
         return refused(exc)
     return Status(201, run_out(run))
+
+
+class DeploymentOut(Schema):
+    deployment: str
+    id: str
+    work_pool: str
+    url: str
+
+
+@router.post(
+    "/workflows/{int:workflow_id}/deployment",
+    response={200: DeploymentOut, 503: RunRefusedOut},
+    tags=["runs"],
+)
+def publish_deployment(request, workflow_id: int):
+    """Create or update the workflow's Prefect deployment (flow `sdl-workflow`, the work pool
+    of SDL_PREFECT_WORK_POOL, tagged with the workflow's name). Needs "run" permission."""
+    from django.conf import settings
+
+    from orchestration import prefect_engine
+
+    workflow = permissions.get_workflow(request.user, workflow_id, Permission.RUN)
+    try:
+        prefect_engine.check_available()
+        deployment_id = prefect_engine.publish(workflow)
+    except prefect_engine.PrefectUnavailable as exc:
+        return Status(503, {"detail": str(exc)})
+    return {
+        "deployment": f"{prefect_engine.FLOW_NAME}/{prefect_engine.deployment_name(workflow)}",
+        "id": str(deployment_id),
+        "work_pool": settings.SDL_PREFECT_WORK_POOL,
+        "url": ui_url("deployments/deployment", str(deployment_id)).replace("/runs/", "/"),
+    }
 
 
 @router.get("/runs", response=list[RunOut], tags=["runs"])
@@ -207,7 +256,7 @@ def continue_(request, run_id: int):
 
 @router.post(
     "/runs/{int:run_id}/rerun",
-    response={201: RunOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    response={201: RunOut, 409: RunRefusedOut, 422: RunRefusedOut, 503: RunRefusedOut},
     tags=["runs"],
 )
 def rerun(request, run_id: int):
@@ -220,7 +269,13 @@ def rerun(request, run_id: int):
 
 @router.post(
     "/runs/{int:run_id}/resume-from/{node_id}",
-    response={201: RunOut, 404: RunRefusedOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    response={
+        201: RunOut,
+        404: RunRefusedOut,
+        409: RunRefusedOut,
+        422: RunRefusedOut,
+        503: RunRefusedOut,
+    },
     tags=["runs"],
 )
 def resume(request, run_id: int, node_id: str):

@@ -57,11 +57,13 @@ def prefect_schedule(schedule: Schedule, server: bool = False):
 
 def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
     """What Prefect's scheduler will do: its own `get_dates`."""
-    from orchestration.schedules import zone
+    from orchestration.schedules import ScheduleError, zone
 
-    dates = asyncio.run(
-        prefect_schedule(schedule, server=True).get_dates(n=count, start=after, end=schedule.end)
-    )
+    try:
+        prefect = prefect_schedule(schedule, server=True)
+    except ValueError as exc:
+        raise ScheduleError("expression", f"Prefect refuses it: {exc}")
+    dates = asyncio.run(prefect.get_dates(n=count, start=after, end=schedule.end))
     tz = zone(schedule.timezone)
     return [d.astimezone(tz) for d in dates if d > after][:count]
 

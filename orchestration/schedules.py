@@ -7,6 +7,7 @@ one: a single note records them and the next fire happens on time.
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 # A fire found later than this after its planned time counts as missed (the server was down).
 GRACE = timedelta(seconds=60)
 TICK_S = 1.0
+RECONCILE_S = 10.0
 
 
 class ScheduleError(Exception):
@@ -77,6 +79,8 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime
     if schedule.engine == Engine.PREFECT:  # Prefect's scheduler fires these: its own times
         from orchestration import prefect_schedules
 
+        tz = zone(schedule.timezone)  # our own words for what does not parse, then Prefect's
+        next(_iterator(schedule.kind, schedule.expression, tz, after, after), None)
         return prefect_schedules.fire_times(schedule, after, count)
     tz = zone(schedule.timezone)
     start = schedule.start or schedule.created_at or timezone.now()
@@ -188,12 +192,22 @@ def _between(schedule: Schedule, due: datetime, now: datetime) -> list[datetime]
 
 def loop(stop: threading.Event, tick_s: float = TICK_S) -> None:
     """The scheduler loop of `manage.py run_scheduler` and of the web server's process."""
+    from django.conf import settings
     from django.db import close_old_connections
 
+    next_reconcile = 0.0
     while not stop.is_set():
         try:
             close_old_connections()
             tick()
         except Exception:  # a bad schedule must not stop the others
             log.exception("scheduler tick failed")
+        if settings.PREFECT_API_URL and time.monotonic() >= next_reconcile:
+            next_reconcile = time.monotonic() + RECONCILE_S
+            try:  # Prefect runs whose flow died without saying so
+                from orchestration import prefect_engine
+
+                prefect_engine.reconcile()
+            except Exception as exc:
+                log.warning("could not compare runs with Prefect: %s", exc)
         stop.wait(tick_s)

@@ -52,6 +52,17 @@ def outsider(db):
 
 
 @pytest.fixture
+def admin_client(db):
+    """A lab manager signed in to the admin."""
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("boss", password="a-long-test-password")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
 def api(owner):
     return Api(owner)
 

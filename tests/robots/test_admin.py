@@ -12,14 +12,6 @@ from tests.fakerobot import FakeRobot
 from tests.orchestration.runhelpers import wait_for
 
 
-@pytest.fixture
-def admin_client(db):
-    admin = get_user_model().objects.create_superuser("boss", password="a-long-test-password")
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def test_check_health_asks_the_robot_and_stores_what_it_said(admin_client):
     fake = FakeRobot("OT-2")
     try:

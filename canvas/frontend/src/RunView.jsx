@@ -59,7 +59,8 @@ function NodeDetail({ runId, nodeId, live, onClose }) {
         <button type="button" aria-label="Close details" onClick={onClose}>×</button>
       </header>
       {live.error && <p className="bad" data-testid="run-node-error">{live.error}</p>}
-      <p>Attempts: {live.attempts || 0}</p>
+      <p>Attempts: {live.attempts || 0}
+        {node.prefect_url && <> · <a href={node.prefect_url} target="_blank" rel="noreferrer">Prefect task run</a></>}</p>
       <h4>Output</h4>
       <pre data-testid="run-node-output">{JSON.stringify(live.output ?? node.output ?? null, null, 2)}</pre>
       {node.log && node.log.length > 0 && (<><h4>Log</h4>
