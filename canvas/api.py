@@ -171,7 +171,7 @@ def get_version(request, workflow_id: int, number: int):
     workflow = permissions.get_workflow(request.user, workflow_id)
     version = workflow.versions.filter(number=number).first()
     if version is None:
-        raise HttpError(404, f"workflow {int:workflow_id} has no version {int:number}")
+        raise HttpError(404, f"workflow {workflow_id} has no version {number}")
     return version_out(version, with_document=True)
 
 
@@ -180,7 +180,7 @@ def restore_version(request, workflow_id: int, number: int):
     """Restoring writes the old document as a new version; history is never rewritten."""
     workflow = permissions.get_workflow(request.user, workflow_id, Permission.EDIT)
     if not workflow.versions.filter(number=number).exists():
-        raise HttpError(404, f"workflow {int:workflow_id} has no version {int:number}")
+        raise HttpError(404, f"workflow {workflow_id} has no version {number}")
     for _ in range(3):  # someone may save in between; restore onto whatever is current
         try:
             workflow.restore(number, request.user)

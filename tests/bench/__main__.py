@@ -20,9 +20,9 @@ from django.core.management import call_command  # noqa: E402
 
 def main(which: list[str]):
     call_command("migrate", verbosity=0)
-    from tests.bench import engine, live
+    from tests.bench import editor, engine, live
 
-    suites = {"engine": engine.run, "live": live.run}
+    suites = {"engine": engine.run, "live": live.run, "editor": editor.run}
     for name, suite in suites.items():
         if not which or name in which:
             suite()

@@ -140,7 +140,7 @@ def test_set_up_a_deck_and_a_transfer_from_an_empty_workflow(browser, site, owne
     assert doc["nodes"][0]["params"] == {
         "pipette": "left",
         "volume": 100,
-        "source": {"labware": "reservoir", "well": "A1"},
+        "source": {"labware": "reservoir", "wells": ["A1"]},
         "dest": {"labware": "plate", "wells": ["A1", "A2", "A3"]},
     }
 

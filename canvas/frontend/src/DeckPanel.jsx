@@ -1,7 +1,5 @@
 // The deck: robot type and API level, labware per slot, pipettes per mount, modules, trash —
 // chosen from Opentrons' own definitions (GET /api/opentrons/definitions).
-import { useEffect, useState } from "react";
-
 function slug(text) {
   return text.replace(/[^A-Za-z0-9_-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 40) || "item";
 }
@@ -18,14 +16,8 @@ function uniqueId(deck, base) {
 // The OT-2 deck as seen from the front: 10 11 (trash) / 7 8 9 / 4 5 6 / 1 2 3.
 const OT2_ORDER = ["10", "11", "12", "7", "8", "9", "4", "5", "6", "1", "2", "3"];
 
-export function DeckPanel({ doc, change, errors }) {
+export function DeckPanel({ doc, change, errors, defs }) {
   const robot = doc.robot ? doc.robot.type : "";
-  const [defs, setDefs] = useState(null);
-  useEffect(() => {
-    if (!robot) return;
-    fetch(`/api/opentrons/definitions?robot=${encodeURIComponent(robot)}`, { credentials: "same-origin" })
-      .then((r) => r.json()).then(setDefs);
-  }, [robot]);
   const deck = doc.deck || { labware: [], pipettes: [], modules: [] };
   const edit = (fn) => change((d) => {
     d.deck = d.deck || { labware: [], pipettes: [], modules: [] };
@@ -33,6 +25,7 @@ export function DeckPanel({ doc, change, errors }) {
     fn(d.deck, d);
     return d;
   });
+  const modulesFor = (slot) => (defs ? defs.modules.filter((m) => (m.slots || []).includes(slot)) : []);
   const slotError = (slot) => errors.find((e) => e.path.startsWith("deck.") && e.message.includes(`slot ${slot} `));
 
   return (
@@ -62,7 +55,24 @@ export function DeckPanel({ doc, change, errors }) {
             return (
               <div key={slot} className={`deck-slot${problem ? " has-problems" : ""}`} data-testid={`deck-slot-${slot}`} title={problem ? problem.message : ""}>
                 <span className="slot-name">{slot}</span>
-                {module ? <span className="slot-module">{module.id}: {module.model}</span> : (
+                {module ? (
+                  <span className="slot-module">
+                    <span>{module.id}: {(defs.modules.find((m) => m.model === module.model) || {}).display_name || module.model}</span>
+                    <button type="button" className="link" aria-label={`Remove the module in slot ${slot}`}
+                            onClick={() => edit((dk) => { dk.modules = dk.modules.filter((m) => m.slot !== slot); })}>remove</button>
+                    <select aria-label={`Labware on the module in slot ${slot}`} data-testid={`deck-slot-${slot}-module-labware`}
+                            value={module.labware ? module.labware.load_name : ""}
+                            onChange={(e) => edit((dk) => {
+                              const m = dk.modules.find((x) => x.slot === slot);
+                              if (!e.target.value) { delete m.labware; return; }
+                              const def = defs.labware.find((l) => l.load_name === e.target.value);
+                              m.labware = { id: m.labware ? m.labware.id : uniqueId(dk, slug(def ? def.category || "labware" : "labware")), load_name: e.target.value };
+                            })}>
+                      <option value="">no labware</option>
+                      {defs.labware.map((l) => <option key={l.load_name} value={l.load_name}>{l.display_name}</option>)}
+                    </select>
+                  </span>
+                ) : (<>
                   <select aria-label={`Labware in slot ${slot}`} data-testid={`deck-slot-${slot}-labware`} value={item ? item.load_name : ""}
                           onChange={(e) => edit((dk) => {
                             dk.labware = dk.labware.filter((l) => l.slot !== slot);
@@ -75,9 +85,17 @@ export function DeckPanel({ doc, change, errors }) {
                     <option value="">empty</option>
                     {defs.labware.map((l) => <option key={l.load_name} value={l.load_name}>{l.display_name}</option>)}
                   </select>
-                )}
-                {item && <input aria-label={`Id of the labware in slot ${slot}`} className="slot-id" data-testid={`deck-slot-${slot}-id`} defaultValue={item.id}
-                                onBlur={(e) => edit((dk) => { const l = dk.labware.find((x) => x.slot === slot); if (l) l.id = slug(e.target.value); })} />}
+                  {!item && modulesFor(slot).length > 0 && (
+                    <select aria-label={`Module in slot ${slot}`} data-testid={`deck-slot-${slot}-module`} value=""
+                            onChange={(e) => edit((dk) => {
+                              const def = defs.modules.find((m) => m.model === e.target.value);
+                              if (def) dk.modules.push({ id: uniqueId(dk, slug((def.type || "module").replace(/ModuleType$/, ""))), model: def.model, slot });
+                            })}>
+                      <option value="">or a module…</option>
+                      {modulesFor(slot).map((m) => <option key={m.model} value={m.model}>{m.display_name}</option>)}
+                    </select>
+                  )}
+                </>)}
               </div>
             );
           })}

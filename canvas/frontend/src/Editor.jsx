@@ -6,6 +6,8 @@ import {
 import { layout, nodeTypes } from "./graph.jsx";
 import { DeckPanel } from "./DeckPanel.jsx";
 import { EdgeForm, NodeForm } from "./forms.jsx";
+import { HelpOverlay, HistoryPanel, WorkflowPanel } from "./panels.jsx";
+import { LiveRun } from "./live.js";
 
 const HISTORY = 200;
 
@@ -104,6 +106,7 @@ function Editor({ config, csrf }) {
   const [version, setVersion] = useState(config.version);
   const [saved, setSaved] = useState(JSON.stringify(config.document));
   const history = useRef({ past: [], future: [] });
+  const justAdded = useRef(null); // a node added from the palette (or renamed) comes selected
   const [, setHistoryTick] = useState(0);
   const [groups, setGroups] = useState([]);
   const [report, setReport] = useState({ valid: true, errors: [] });
@@ -112,6 +115,11 @@ function Editor({ config, csrf }) {
   const [conflict, setConflict] = useState(null);
   const [message, setMessage] = useState("");
   const [saving, setSaving] = useState(false);
+  const [tab, setTab] = useState("deck");
+  const [help, setHelp] = useState(false);
+  const [deckDefs, setDeckDefs] = useState(null);
+  const [liveRun, setLiveRun] = useState(null); // {id, nodes: {id: {state, attempts, error}}}
+  const importer = useRef(null);
 
   const typeIndex = useMemo(
     () => Object.fromEntries(groups.flatMap((g) => g.types).map((t) => [t.type, t])), [groups]);
@@ -120,8 +128,20 @@ function Editor({ config, csrf }) {
     fetch("/api/node-types", { credentials: "same-origin" }).then((r) => r.json()).then(setGroups);
   }, []);
 
+  // Opentrons' definitions for the deck panel and plate maps (one fetch per robot type).
+  const robotType = doc.robot ? doc.robot.type : "";
+  useEffect(() => {
+    if (!robotType) { setDeckDefs(null); return; }
+    fetch(`/api/opentrons/definitions?robot=${encodeURIComponent(robotType)}`, { credentials: "same-origin" })
+      .then((r) => r.json()).then(setDeckDefs);
+  }, [robotType]);
+
   // Every change goes through here: one step of undo history.
-  const change = useCallback((edit) => {
+  const change = useCallback((edit, options = {}) => {
+    if (options.select) {
+      justAdded.current = options.select;
+      setSelected({ node: options.select, edge: null });
+    }
     setDoc((current) => {
       const next = edit(structuredClone(current));
       if (!next) return current;
@@ -169,7 +189,6 @@ function Editor({ config, csrf }) {
   }, [report]);
 
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
-  const justAdded = useRef(null); // a node added from the palette comes selected
   useEffect(() => {
     setNodes((current) => {
       const before = Object.fromEntries(current.map((n) => [n.id, n]));
@@ -181,10 +200,45 @@ function Editor({ config, csrf }) {
         id: n.id,
         type: "step",
         position: n.position || { x: 0, y: 0 },
-        data: { node: n, testid: `node-${n.id}`, problems: problemsByNode[n.id] },
+        data: { node: n, testid: `node-${n.id}`, problems: problemsByNode[n.id],
+          ...(liveRun && liveRun.nodes[n.id] ? liveRun.nodes[n.id] : {}) },
       }));
     });
-  }, [doc, problemsByNode, setNodes]);
+  }, [doc, problemsByNode, setNodes, liveRun]);
+
+  // While a run of this workflow is going, its node states show on the canvas too.
+  const following = useRef(null); // {id, close}
+  useEffect(() => {
+    let gone = false;
+    const look = () => fetch(`/api/runs?workflow=${config.workflowId}&limit=5`, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : []))
+      .then((list) => {
+        const active = list.find((r) => ["queued", "running", "paused"].includes(r.state));
+        if (gone || !active || (following.current && following.current.id === active.id)) return;
+        if (following.current) following.current.close();
+        const states = {};
+        setLiveRun({ id: active.id, state: active.state, nodes: {} });
+        const socket = new LiveRun(`/ws/runs/${active.id}/`, {
+          onEvent: (m) => {
+            if (m.type === "node") {
+              states[m.node_id] = { state: m.state, attempts: m.attempts ?? states[m.node_id]?.attempts, error: m.error || "" };
+              setLiveRun((r) => r && { ...r, nodes: { ...states } });
+            } else if (m.type === "run") {
+              setLiveRun((r) => r && { ...r, state: m.state });
+            }
+          },
+        });
+        following.current = { id: active.id, close: () => socket.close() };
+      }).catch(() => {});
+    look();
+    const timer = setInterval(look, 5000);
+    return () => {
+      gone = true;
+      clearInterval(timer);
+      if (following.current) following.current.close();
+      following.current = null;
+    };
+  }, [config.workflowId]);
   const edges = useMemo(() => doc.edges.map((e) => ({
     id: `${e.source}->${e.target}`, source: e.source, target: e.target, label: e.when || undefined,
     className: report.errors.some((p) => p.path.startsWith(`edges[${doc.edges.indexOf(e)}]`)) ? "edge-problem" : "",
@@ -276,6 +330,8 @@ function Editor({ config, csrf }) {
       const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
       const mod = e.ctrlKey || e.metaKey;
       const key = e.key.toLowerCase();
+      if (e.key === "Escape") setHelp(false);
+      if (e.key === "?" && !typing) { setHelp((h) => !h); return; }
       if (mod && key === "s") {
         e.preventDefault();
         save();
@@ -309,6 +365,39 @@ function Editor({ config, csrf }) {
     return d;
   });
 
+  const exportFile = () => {
+    const blob = new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${(doc.name || "workflow").replace(/[^A-Za-z0-9_-]+/g, "_")}.json`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  };
+  const importFile = async (file) => {
+    try {
+      const data = JSON.parse(await file.text());
+      if (!data || typeof data !== "object" || !Array.isArray(data.nodes) || !Array.isArray(data.edges)) {
+        throw new Error("not a workflow (it needs nodes and edges)");
+      }
+      change(() => data);
+      setNotice(`Imported ${file.name}: save to keep it as a new version.`);
+      setTimeout(() => flow.fitView({ duration: 200 }), 50);
+    } catch (err) {
+      setNotice(`Not imported: ${file.name}: ${err.message}`);
+    }
+  };
+  const restored = (workflow, number) => {
+    history.current.past.push(doc);
+    history.current.future = [];
+    setDoc(workflow.document);
+    setVersion(workflow.version);
+    setSaved(JSON.stringify(workflow.document));
+    setNotice(`Restored version ${number} as version ${workflow.version}.`);
+    setTimeout(() => flow.fitView({ duration: 200 }), 50);
+  };
+
   const node = doc.nodes.find((n) => n.id === selected.node);
   const edgeIndex = doc.edges.findIndex((e) => `${e.source}->${e.target}` === selected.edge);
 
@@ -322,6 +411,11 @@ function Editor({ config, csrf }) {
         <button type="button" data-testid="undo-button" aria-label="Undo" disabled={!history.current.past.length} onClick={undo}>Undo</button>
         <button type="button" data-testid="redo-button" aria-label="Redo" disabled={!history.current.future.length} onClick={redo}>Redo</button>
         <button type="button" data-testid="layout-button" aria-label="Auto-layout" onClick={autoLayout}>Auto-layout</button>
+        <button type="button" data-testid="export-button" aria-label="Export JSON" onClick={exportFile}>Export</button>
+        <button type="button" data-testid="import-button" aria-label="Import JSON" onClick={() => importer.current.click()}>Import</button>
+        <input type="file" accept="application/json,.json" hidden ref={importer} data-testid="import-file"
+               onChange={(e) => { if (e.target.files[0]) importFile(e.target.files[0]); e.target.value = ""; }} />
+        <button type="button" data-testid="help-button" aria-label="Keyboard shortcuts" onClick={() => setHelp(true)}>?</button>
         <input className="save-message" placeholder="What changed?" aria-label="Version message"
                data-testid="save-message" value={message} onChange={(e) => setMessage(e.target.value)} />
         <button type="button" className="primary" data-testid="save-button" aria-label="Save"
@@ -331,6 +425,13 @@ function Editor({ config, csrf }) {
                 onClick={() => { window.location.href = `/workflows/${config.workflowId}/run`; }}>Run</button>
       </div>
       {notice && <div className="notice" role="status" data-testid="edit-notice">{notice}</div>}
+      {liveRun && (
+        <div className="notice live-run" data-testid="editor-live-run">
+          Run <a href={`/runs/${liveRun.id}/`}>{liveRun.id}</a> is {liveRun.state}: its node states are on the canvas.
+          {["completed", "failed", "cancelled", "interrupted"].includes(liveRun.state) &&
+            <button type="button" className="link" onClick={() => setLiveRun(null)}>clear</button>}
+        </div>
+      )}
       <div className="editor-main">
         <Palette groups={groups} onAdd={(type) => addNode(type)} />
         <div className="editor-canvas" ref={wrapper} data-testid="canvas"
@@ -343,6 +444,7 @@ function Editor({ config, csrf }) {
           <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
                      onConnect={onConnect} snapToGrid snapGrid={[10, 10]} fitView deleteKeyCode={["Delete", "Backspace"]}
                      multiSelectionKeyCode="Shift" proOptions={{ hideAttribution: true }}
+                     onlyRenderVisibleElements={doc.nodes.length > 200}
                      onNodeDragStop={(_, __, dragged) => change((d) => {
                        dragged.forEach((m) => {
                          const n = d.nodes.find((x) => x.id === m.id);
@@ -370,9 +472,19 @@ function Editor({ config, csrf }) {
           </ReactFlow>
         </div>
         <aside className="side-panel">
-          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={report.errors} change={change} />}
+          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={report.errors} change={change} deckDefs={deckDefs} />}
           {!node && edgeIndex >= 0 && <EdgeForm index={edgeIndex} edge={doc.edges[edgeIndex]} errors={report.errors} change={change} />}
-          {!node && edgeIndex < 0 && <DeckPanel doc={doc} change={change} errors={report.errors} />}
+          {!node && edgeIndex < 0 && (<>
+            <div className="tabs" role="tablist">
+              {[["deck", "Deck"], ["workflow", "Workflow"], ["history", "History"]].map(([key, title]) => (
+                <button type="button" role="tab" key={key} aria-selected={tab === key} data-testid={`tab-${key}`}
+                        className={tab === key ? "active" : ""} onClick={() => setTab(key)}>{title}</button>))}
+            </div>
+            {tab === "deck" && <DeckPanel doc={doc} change={change} errors={report.errors} defs={deckDefs} />}
+            {tab === "workflow" && <WorkflowPanel doc={doc} change={change} errors={report.errors} />}
+            {tab === "history" && <HistoryPanel workflowId={config.workflowId} version={version} csrf={csrf}
+                                                dirty={dirty} onRestored={restored} />}
+          </>)}
           <div className="problems" data-testid="validation-errors">
             <h4>{report.valid ? "No problems" : `${report.errors.length} problem${report.errors.length === 1 ? "" : "s"}`}</h4>
             <ul>{report.errors.map((e, i) => (
@@ -389,6 +501,7 @@ function Editor({ config, csrf }) {
           </div>
         </aside>
       </div>
+      {help && <HelpOverlay onClose={() => setHelp(false)} />}
       {conflict && (
         <div className="dialog" role="dialog" aria-label="Someone saved in between" data-testid="conflict-dialog">
           <p>{conflict.detail}. Your changes are still here.</p>

@@ -1,4 +1,6 @@
 // The side panel: a node's form generated from its JSON Schema, and an edge's condition.
+import { useState } from "react";
+import { PlateMap } from "./panels.jsx";
 
 function resolve(schema, defs) {
   let s = schema || {};
@@ -29,30 +31,43 @@ function Errors({ errors, prefix, name }) {
   return <div className="field-error" data-testid={`field-error-${name}`}>{mine.map((e) => e.message).join("; ")}</div>;
 }
 
-function WellsField({ value, onChange, labware, testid }) {
+function labwareDef(doc, defs, id) {
+  if (!defs || !id) return null;
+  const deck = doc.deck || {};
+  const placed = (deck.labware || []).find((l) => l.id === id)
+    || (deck.modules || []).map((m) => m.labware).find((l) => l && l.id === id);
+  return placed ? defs.labware.find((l) => l.load_name === placed.load_name) || null : null;
+}
+
+// A location: labware from the deck, wells clicked (or dragged) on its plate map or typed.
+function WellsField({ value, onChange, doc, defs, testid }) {
   const v = value && typeof value === "object" ? value : {};
   const wells = v.wells || (v.well ? [v.well] : []);
   const update = (lab, list) => {
     if (!lab && !list.length) return onChange(undefined);
-    onChange(list.length === 1 ? { labware: lab, well: list[0] } : { labware: lab, wells: list });
+    onChange({ labware: lab, wells: list });
   };
+  const def = labwareDef(doc, defs, v.labware);
   return (
     <span className="wells-field">
       <select aria-label="labware" data-testid={`${testid}-labware`} value={v.labware || ""}
               onChange={(e) => update(e.target.value, wells)}>
         <option value="">labware…</option>
-        {labware.map((id) => <option key={id} value={id}>{id}</option>)}
+        {deckIds(doc, "labware").map((id) => <option key={id} value={id}>{id}</option>)}
       </select>
-      <input aria-label="wells" data-testid={`${testid}-wells`} placeholder="A1, A2" defaultValue={wells.join(", ")}
+      <input aria-label="wells" data-testid={`${testid}-wells`} placeholder="A1, A2" key={wells.join(",")}
+             defaultValue={wells.join(", ")}
              onBlur={(e) => update(v.labware || "", e.target.value.split(/[\s,]+/).filter(Boolean))} />
+      {def && def.wells.length > 0 && <PlateMap labware={def} chosen={wells} testid={testid}
+                                                onChange={(list) => update(v.labware, list)} />}
     </span>
   );
 }
 
-function ParamField({ name, schema, defs, kind, value, doc, onChange }) {
+function ParamField({ name, schema, defs, kind, value, doc, deckDefs, onChange }) {
   const s = resolve(schema, defs);
   const testid = `field-${name}`;
-  if (kind === "location") return <WellsField value={value} onChange={onChange} labware={deckIds(doc, "labware")} testid={testid} />;
+  if (kind === "location") return <WellsField value={value} onChange={onChange} doc={doc} defs={deckDefs} testid={testid} />;
   if (kind) {
     return (
       <select data-testid={testid} value={value ?? ""} onChange={(e) => onChange(e.target.value || undefined)}>
@@ -63,7 +78,8 @@ function ParamField({ name, schema, defs, kind, value, doc, onChange }) {
   }
   if (s.enum) {
     return (
-      <select data-testid={testid} value={value ?? s.default ?? ""} onChange={(e) => onChange(e.target.value)}>
+      <select data-testid={testid} value={value ?? ""} onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">{s.default !== undefined && s.default !== null ? `default (${s.default})` : "choose…"}</option>
         {s.enum.map((option) => <option key={option} value={option}>{option}</option>)}
       </select>
     );
@@ -87,7 +103,34 @@ function ParamField({ name, schema, defs, kind, value, doc, onChange }) {
   );
 }
 
-export function NodeForm({ node, spec, doc, errors, change }) {
+// A node's id may change: edges and references to its output follow it.
+export function renameNode(d, from, to) {
+  d.nodes.forEach((n) => { if (n.id === from) n.id = to; });
+  const follow = (value) => JSON.parse(JSON.stringify(value).replace(
+    new RegExp(`nodes\\.${from}\\.output`, "g"), `nodes.${to}.output`));
+  d.nodes = d.nodes.map(follow);
+  d.edges = d.edges.map((e) => ({ ...follow(e), source: e.source === from ? to : e.source, target: e.target === from ? to : e.target }));
+  return d;
+}
+
+function IdField({ node, doc, change }) {
+  const [problem, setProblem] = useState("");
+  return (
+    <label>Id <input data-testid="node-id" key={node.id} defaultValue={node.id}
+                     onBlur={(e) => {
+                       const to = e.target.value.trim();
+                       if (to === node.id) return setProblem("");
+                       if (!/^[A-Za-z0-9_-]{1,64}$/.test(to)) return setProblem("letters, digits, _ and - only (at most 64)");
+                       if (doc.nodes.some((n) => n.id === to)) return setProblem(`${to} is taken`);
+                       setProblem("");
+                       change((d) => renameNode(d, node.id, to), { select: to });
+                     }} />
+      {problem && <div className="field-error" data-testid="field-error-id">{problem}</div>}
+    </label>
+  );
+}
+
+export function NodeForm({ node, spec, doc, errors, change, deckDefs }) {
   const prefix = `nodes[${node.id}]`;
   const set = (key, value) => change((d) => {
     const n = d.nodes.find((x) => x.id === node.id);
@@ -104,12 +147,13 @@ export function NodeForm({ node, spec, doc, errors, change }) {
   return (
     <form className="node-form" data-testid="node-form" onSubmit={(e) => e.preventDefault()}>
       <h3>{node.id} <small>{spec ? spec.title : node.type}</small></h3>
+      <IdField node={node} doc={doc} change={change} />
       <label>Label <input data-testid="node-label" value={node.label || ""} onChange={(e) => set("label", e.target.value)} /></label>
       {Object.entries(schema.properties || {}).map(([name, property]) => (
         <label key={name}>
           {property.title || name}{(schema.required || []).includes(name) ? " *" : ""}
           <ParamField name={name} schema={property} defs={defs} kind={spec?.deck_fields?.[name]}
-                      value={node.params[name]} doc={doc} onChange={(v) => setParam(name, v)} />
+                      value={node.params[name]} doc={doc} deckDefs={deckDefs} onChange={(v) => setParam(name, v)} />
           <Errors errors={errors} prefix={`${prefix}.params.${name}`} name={name} />
         </label>
       ))}

@@ -1,0 +1,96 @@
+"""The editor in headless Chromium: time to an interactive canvas at 100, 500 and 1,000 nodes,
+and the frame time while panning the 1,000-node workflow. Target: ≤ 1 s to interactive."""
+
+import os
+import shutil
+import statistics
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from canvas.models import Workflow
+from tests.browser import ARGS
+from tests.servers import daphne
+
+SIZES = (100, 500, 1000)
+
+
+def figure(name, value, unit):
+    print(f"{name} {value:.3f} {unit}", flush=True)
+
+
+def grid_workflow(n: int) -> dict:
+    """n steps in chains of 10, laid out on a grid, each chain fed by the one before."""
+    nodes, edges = [], []
+    for i in range(n):
+        nodes.append(
+            {
+                "id": f"s{i}",
+                "type": "control.log" if i % 2 else "control.delay",
+                "position": {"x": (i % 10) * 260, "y": (i // 10) * 130},
+                "params": {"message": f"step {i}"} if i % 2 else {"seconds": 0.1},
+            }
+        )
+        if i % 10:
+            edges.append({"source": f"s{i - 1}", "target": f"s{i}"})
+        elif i:
+            edges.append({"source": f"s{i - 10}", "target": f"s{i}"})
+    return {"schema": "sdl-workflow/1", "name": f"editor bench {n}", "nodes": nodes, "edges": edges}
+
+
+# Interactive: the nodes are drawn and the palette (fetched) answers a click.
+READY = """() => document.querySelectorAll('.react-flow__node').length > 0
+             && document.querySelector('[data-testid^=palette-item-]') !== null"""
+
+PAN = """async () => {
+  const pane = document.querySelector('.react-flow__pane');
+  const box = pane.getBoundingClientRect();
+  const frames = [];
+  let last = performance.now();
+  let x = box.left + box.width / 2, y = box.top + box.height / 2;
+  const fire = (type, px, py) => pane.dispatchEvent(new MouseEvent(type, {bubbles: true, clientX: px, clientY: py, buttons: 1, view: window}));
+  fire('mousedown', x, y);
+  for (let i = 0; i < 120; i++) {
+    await new Promise(requestAnimationFrame);
+    const now = performance.now(); frames.push(now - last); last = now;
+    x -= 6; y -= 2; fire('mousemove', x, y);
+  }
+  fire('mouseup', x, y);
+  return frames.slice(2);
+}"""
+
+
+def run():
+    from playwright.sync_api import sync_playwright
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-editor")
+    ids = {n: Workflow.create(grid_workflow(n), user).pk for n in SIZES}
+    client = Client()
+    client.force_login(user)
+    session = client.cookies["sessionid"].value
+
+    with daphne({**os.environ}) as host, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or shutil.which("chromium-browser"), args=ARGS
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context.add_cookies([{"name": "sessionid", "value": session, "url": f"http://{host}"}])
+        page = context.new_page()
+        page.goto(f"http://{host}/workflows/{ids[100]}/edit")  # warm the bundle cache
+        page.wait_for_function(READY)
+        for n in SIZES:
+            times = []
+            for _ in range(3):
+                page.goto("about:blank")
+                started = page.evaluate("() => performance.timeOrigin + performance.now()")
+                page.goto(f"http://{host}/workflows/{ids[n]}/edit")
+                page.wait_for_function(READY, polling="raf", timeout=60000)
+                done = page.evaluate("() => performance.timeOrigin + performance.now()")
+                times.append(done - started)
+            figure(f"editor.time_to_interactive.nodes_{n}", statistics.median(times), "ms")
+        frames = page.evaluate(PAN)
+        figure("editor.pan.nodes_1000.frame_time_p50", statistics.median(frames), "ms")
+        figure(
+            "editor.pan.nodes_1000.frame_time_p95", sorted(frames)[int(len(frames) * 0.95)], "ms"
+        )
+        browser.close()

@@ -1,0 +1,279 @@
+"""Longer editor sessions in a real browser: building a protocol by hand, undo and redo,
+history, import and export, the deck's modules, help, and a run shown on the canvas."""
+
+import json
+import os
+
+import pytest
+
+from canvas.models import Workflow
+from tests.browser import browser, login  # noqa: F401  (fixture)
+from tests.canvas.test_editor import connect, signed_in, site  # noqa: F401  (fixture)
+from tests.factories import SHARED_EXAMPLES, demo, document, make_workflow
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+PLATE_ROW_A = [f"A{n}" for n in range(1, 13)]
+
+
+def settle(page):
+    page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
+
+
+def save(page, version: int, message: str = ""):
+    if message:
+        page.get_by_test_id("save-message").fill(message)
+    page.get_by_test_id("save-button").click()
+    page.wait_for_selector(f"[data-testid=edit-notice]:has-text('Saved version {version}')")
+
+
+def drag_wells(page, field: str, first: str, last: str):
+    """Select a box of wells on a field's plate map, as a person drags the mouse."""
+    page.get_by_test_id(f"field-{field}-well-{first}").hover()
+    page.mouse.down()
+    box = page.get_by_test_id(f"field-{field}-well-{last}").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+
+
+def transfer(page, node_id, at, source, source_wells, dest_wells, new_tip, mix_after=None):
+    page.get_by_test_id("palette-item-opentrons.transfer").drag_to(
+        page.get_by_test_id("canvas"), target_position=at
+    )
+    page.get_by_test_id("node-form").wait_for()
+    page.get_by_test_id("node-id").fill(node_id)
+    page.get_by_test_id("node-id").blur()
+    page.get_by_test_id(f"node-{node_id}").wait_for()
+    page.get_by_test_id("field-pipette").select_option("left")
+    page.get_by_test_id("field-volume").fill("{{ params.volume }}")
+    page.get_by_test_id("field-source-labware").select_option(source)
+    if len(source_wells) == 1:
+        page.get_by_test_id(f"field-source-well-{source_wells[0]}").click()
+    else:
+        drag_wells(page, "source", source_wells[0], source_wells[-1])
+    page.get_by_test_id("field-dest-labware").select_option("plate")
+    if len(dest_wells) == 1:
+        page.get_by_test_id(f"field-dest-well-{dest_wells[0]}").click()
+    else:
+        drag_wells(page, "dest", dest_wells[0], dest_wells[-1])
+    page.get_by_test_id("field-new_tip").select_option(new_tip)
+    if mix_after:
+        page.get_by_test_id("field-mix_after").fill(json.dumps(mix_after))
+        page.get_by_test_id("field-mix_after").blur()
+
+
+@pytest.mark.skipif(not SHARED_EXAMPLES.exists(), reason="needs ../shared/examples")
+def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noqa: F811
+    example = json.loads((SHARED_EXAMPLES / "serial_dilution_ot2.json").read_text())
+    page = signed_in(browser, site)
+    page.get_by_test_id("new-workflow").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.get_by_test_id("workflow-name").fill(example["name"])
+
+    page.get_by_test_id("tab-workflow").click()
+    page.get_by_test_id("workflow-description").fill(example["description"])
+    page.get_by_test_id("parameter-new-name").fill("volume")
+    page.get_by_test_id("parameter-add").click()
+    page.get_by_test_id("parameter-volume-default").fill("100")
+    page.get_by_test_id("parameter-volume-minimum").fill("1")
+    page.get_by_test_id("parameter-volume-maximum").fill("300")
+
+    page.get_by_test_id("tab-deck").click()
+    page.get_by_test_id("deck-robot").select_option("OT-2")
+    page.get_by_test_id("deck-slot-1-labware").select_option("opentrons_96_tiprack_300ul")
+    page.get_by_test_id("deck-slot-2-labware").select_option("nest_12_reservoir_15ml")
+    page.get_by_test_id("deck-slot-3-labware").select_option("nest_96_wellplate_200ul_flat")
+    page.get_by_test_id("deck-slot-2-id").fill("reservoir")
+    page.get_by_test_id("deck-slot-3-id").fill("plate")
+    page.get_by_test_id("deck-slot-3-id").blur()
+    page.get_by_test_id("deck-pipette-left").select_option("p300_single_gen2")
+
+    transfer(page, "diluent", {"x": 150, "y": 150}, "reservoir", ["A1"], PLATE_ROW_A, "once")
+    page.get_by_test_id("canvas").click(position={"x": 600, "y": 500})  # nothing selected
+    transfer(page, "solution", {"x": 450, "y": 150}, "reservoir", ["A2"], ["A1"], "always", [3, 50])
+    page.get_by_test_id("canvas").click(position={"x": 600, "y": 500})
+    transfer(
+        page,
+        "dilute",
+        {"x": 750, "y": 150},
+        "plate",
+        PLATE_ROW_A[:11],
+        PLATE_ROW_A[1:],
+        "always",
+        [3, 50],
+    )
+    connect(page, "diluent", "solution")
+    connect(page, "solution", "dilute")
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 2")
+    settle(page)
+    save(page, 2, "built by hand")
+
+    saved = Workflow.objects.get(name=example["name"]).document
+
+    def comparable(doc):
+        doc = json.loads(json.dumps(doc))
+        for node in doc["nodes"]:
+            node.pop("position", None)
+            node.pop("label", None)
+        doc["nodes"].sort(key=lambda n: n["id"])
+        return doc
+
+    assert comparable(saved) == comparable(example)
+
+
+def test_undo_ten_edits_redo_them_copy_paste_and_lay_out(browser, site, owner):  # noqa: F811
+    doc = document(
+        name="Ten edits",
+        nodes=[
+            {
+                "id": "wait",
+                "type": "control.delay",
+                "position": {"x": 0, "y": 0},
+                "params": {"seconds": 1},
+            },
+            {
+                "id": "say",
+                "type": "control.log",
+                "position": {"x": 0, "y": 0},
+                "params": {"message": "hi"},
+            },
+        ],
+        edges=[{"source": "wait", "target": "say"}],
+    )
+    workflow = make_workflow(owner, doc)
+    page = signed_in(browser, site)
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("node-wait").click()
+    seconds = page.get_by_test_id("field-seconds")
+    for n in range(2, 12):  # ten edits
+        seconds.fill(str(n))
+    assert seconds.input_value() == "11"
+    undo, redo = page.get_by_test_id("undo-button"), page.get_by_test_id("redo-button")
+    for _ in range(10):
+        undo.click()
+    assert seconds.input_value() == "1" and not undo.is_enabled()
+    page.wait_for_selector("[data-testid=unsaved]", state="detached")  # back to what is saved
+    for _ in range(10):
+        redo.click()
+    assert seconds.input_value() == "11" and not redo.is_enabled()
+
+    page.get_by_test_id("node-say").click(modifiers=["Shift"])
+    page.keyboard.press("Control+c")
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Copied')")
+    page.keyboard.press("Control+v")
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Pasted')")
+    page.get_by_test_id("layout-button").click()
+    page.wait_for_timeout(400)
+    save(page, 2)
+    saved = Workflow.objects.get(pk=workflow.pk).document
+    assert {n["id"] for n in saved["nodes"]} == {"wait", "say", "delay1", "log1"}
+    assert {"source": "delay1", "target": "log1"} in saved["edges"]
+    positions = {(n["position"]["x"], n["position"]["y"]) for n in saved["nodes"]}
+    assert len(positions) == 4  # laid out: nobody sits on anybody
+    assert next(n for n in saved["nodes"] if n["id"] == "wait")["params"] == {"seconds": 11}
+
+
+def test_restore_version_one_see_the_diff_and_export_then_import(browser, site, owner, tmp_path):  # noqa: F811
+    workflow = make_workflow(owner, demo("buffer_check"))
+    page = signed_in(browser, site)
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("node-ok").click()
+    page.keyboard.press("Delete")
+    page.get_by_test_id("node-ok").wait_for(state="detached")
+    save(page, 2, "no ok branch")
+
+    page.get_by_test_id("canvas").click(position={"x": 700, "y": 550})
+    page.get_by_test_id("tab-history").click()
+    page.get_by_test_id("diff-from").select_option("1")
+    page.get_by_test_id("diff-to").select_option("2")
+    page.get_by_test_id("diff-button").click()
+    assert "node ok (control.log) removed" in page.get_by_test_id("diff").inner_text()
+    page.get_by_test_id("restore-1").click()
+    page.get_by_test_id("node-ok").wait_for()  # the canvas changed back
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Restored version 1 as version 3')")
+    workflow.refresh_from_db()
+    assert workflow.version == 3 and workflow.document == workflow.versions.get(number=1).document
+
+    with page.expect_download() as download:
+        page.get_by_test_id("export-button").click()
+    exported = tmp_path / "exported.json"
+    download.value.save_as(exported)
+    assert json.loads(exported.read_text()) == workflow.document
+
+    page.goto(f"{site}/")
+    page.get_by_test_id("new-workflow").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.get_by_test_id("import-file").set_input_files(str(exported))
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Imported')")
+    page.get_by_test_id("node-ok").wait_for()
+    save(page, 2, "imported")
+    copy = Workflow.objects.exclude(pk=workflow.pk).get()
+    assert copy.document == workflow.document
+
+
+def test_modules_on_the_deck_help_and_a_live_run_on_the_canvas(browser, site, owner):  # noqa: F811
+    page = signed_in(browser, site)
+    page.get_by_test_id("new-workflow").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.get_by_test_id("deck-robot").select_option("Flex")
+    page.get_by_test_id("deck-slot-D1-module").select_option("temperatureModuleV2")
+    page.get_by_test_id("deck-slot-D1-module-labware").select_option(
+        "opentrons_24_aluminumblock_nest_1.5ml_snapcap"
+    )
+    page.keyboard.press("?")
+    page.get_by_test_id("help-overlay").wait_for()
+    assert "Ctrl+Shift+Z" in page.get_by_test_id("help-overlay").inner_text()
+    page.keyboard.press("Escape")
+    page.get_by_test_id("help-overlay").wait_for(state="detached")
+    save(page, 2)
+    deck = Workflow.objects.get(owner=owner).document["deck"]
+    assert deck["modules"] == [
+        {
+            "id": "temperature",
+            "model": "temperatureModuleV2",
+            "slot": "D1",
+            "labware": {
+                "id": "aluminumBlock",
+                "load_name": "opentrons_24_aluminumblock_nest_1.5ml_snapcap",
+            },
+        }
+    ]
+
+    paused = make_workflow(
+        owner,
+        document(
+            name="Waits for a person",
+            nodes=[
+                {"id": "p", "type": "control.pause", "position": {"x": 0, "y": 0}, "params": {}},
+                {
+                    "id": "after",
+                    "type": "control.log",
+                    "position": {"x": 300, "y": 0},
+                    "params": {"message": "go"},
+                },
+            ],
+            edges=[{"source": "p", "target": "after"}],
+        ),
+    )
+    page.goto(f"{site}/workflows/{paused.pk}/edit")
+    page.get_by_test_id("node-p").wait_for()
+    started = page.evaluate(
+        """async (id) => {
+             const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+             const r = await fetch(`/api/workflows/${id}/runs`, {method: "POST", credentials: "same-origin",
+               headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body: "{}"});
+             return (await r.json()).id;
+           }""",
+        paused.pk,
+    )
+    page.get_by_test_id("editor-live-run").wait_for(timeout=15000)
+    page.wait_for_selector("[data-testid=node-p][data-state=running]")
+    page.evaluate(
+        """async (id) => {
+             const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+             await fetch(`/api/runs/${id}/continue`, {method: "POST", credentials: "same-origin",
+               headers: {"X-CSRFToken": csrf}});
+           }""",
+        started,
+    )
+    page.wait_for_selector("[data-testid=node-after][data-state=completed]")
