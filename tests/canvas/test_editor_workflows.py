@@ -88,10 +88,10 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
     page.get_by_test_id("deck-slot-3-id").blur()
     page.get_by_test_id("deck-pipette-left").select_option("p300_single_gen2")
 
-    transfer(page, "diluent", {"x": 150, "y": 150}, "reservoir", ["A1"], PLATE_ROW_A, "once")
-    page.get_by_test_id("canvas").click(position={"x": 600, "y": 500})  # nothing selected
-    transfer(page, "solution", {"x": 450, "y": 150}, "reservoir", ["A2"], ["A1"], "always", [3, 50])
-    page.get_by_test_id("canvas").click(position={"x": 600, "y": 500})
+    transfer(page, "diluent", {"x": 100, "y": 100}, "reservoir", ["A1"], PLATE_ROW_A, "once")
+    page.get_by_test_id("canvas").click(position={"x": 500, "y": 600})  # nothing selected
+    transfer(page, "solution", {"x": 100, "y": 250}, "reservoir", ["A2"], ["A1"], "always", [3, 50])
+    page.get_by_test_id("canvas").click(position={"x": 500, "y": 600})
     transfer(
         page,
         "dilute",
@@ -102,6 +102,8 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
         "always",
         [3, 50],
     )
+    page.get_by_test_id("layout-button").click()
+    page.wait_for_timeout(600)  # the view glides to fit the new layout
     connect(page, "diluent", "solution")
     connect(page, "solution", "dilute")
     page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 2")
@@ -134,7 +136,7 @@ def test_undo_ten_edits_redo_them_copy_paste_and_lay_out(browser, site, owner): 
             {
                 "id": "say",
                 "type": "control.log",
-                "position": {"x": 0, "y": 0},
+                "position": {"x": 300, "y": 0},
                 "params": {"message": "hi"},
             },
         ],

@@ -85,6 +85,8 @@ export function DeckPanel({ doc, change, errors, defs }) {
                     <option value="">empty</option>
                     {defs.labware.map((l) => <option key={l.load_name} value={l.load_name}>{l.display_name}</option>)}
                   </select>
+                  {item && <input aria-label={`Id of the labware in slot ${slot}`} className="slot-id" data-testid={`deck-slot-${slot}-id`} defaultValue={item.id}
+                                  onBlur={(e) => edit((dk) => { const l = dk.labware.find((x) => x.slot === slot); if (l) l.id = slug(e.target.value); })} />}
                   {!item && modulesFor(slot).length > 0 && (
                     <select aria-label={`Module in slot ${slot}`} data-testid={`deck-slot-${slot}-module`} value=""
                             onChange={(e) => edit((dk) => {
