@@ -9,7 +9,7 @@ import pytest
 from canvas.models import Workflow
 from tests.browser import browser, login  # noqa: F401  (fixture)
 from tests.canvas.test_editor import connect, signed_in, site  # noqa: F401  (fixture)
-from tests.factories import SHARED_EXAMPLES, demo, document, make_workflow
+from tests.factories import ROOT, SHARED_EXAMPLES, demo, document, make_workflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -109,6 +109,12 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
     page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 2")
     settle(page)
     save(page, 2, "built by hand")
+    if os.environ.get("SDL_README_SCREENSHOTS"):  # refresh the README's picture of the editor
+        page.get_by_test_id("layout-button").click()
+        page.wait_for_timeout(600)
+        page.get_by_test_id("node-dilute").click()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ROOT / "static" / "img" / "editor.png"))
 
     saved = Workflow.objects.get(name=example["name"]).document
 

@@ -49,7 +49,7 @@ function WellsField({ value, onChange, doc, defs, testid }) {
   };
   const def = labwareDef(doc, defs, v.labware);
   return (
-    <span className="wells-field">
+    <span className="wells-field" data-testid={testid}>
       <select aria-label="labware" data-testid={`${testid}-labware`} value={v.labware || ""}
               onChange={(e) => update(e.target.value, wells)}>
         <option value="">labware…</option>
