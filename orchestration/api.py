@@ -137,6 +137,10 @@ def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
     return run
 
 
+# A new run, or why not (503: the Prefect engine without a Prefect server).
+STARTED_OR_REFUSED = {201: RunOut, **dict.fromkeys((404, 409, 422, 503), RunRefusedOut)}
+
+
 def refused(exc: RunRefused):
     errors = [i.as_json() for i in exc.issues]
     return Status(exc.status, {"detail": str(exc), "errors": errors})
@@ -144,13 +148,7 @@ def refused(exc: RunRefused):
 
 @router.post(
     "/workflows/{int:workflow_id}/runs",
-    response={
-        201: RunOut,
-        404: RunRefusedOut,
-        409: RunRefusedOut,
-        422: RunRefusedOut,
-        503: RunRefusedOut,
-    },
+    response=STARTED_OR_REFUSED,
     tags=["runs"],
 )
 def start_run(request, workflow_id: int, body: RunIn):
@@ -205,7 +203,7 @@ def publish_deployment(request, workflow_id: int):
         "deployment": f"{prefect_engine.FLOW_NAME}/{prefect_engine.deployment_name(workflow)}",
         "id": str(deployment_id),
         "work_pool": settings.SDL_PREFECT_WORK_POOL,
-        "url": ui_url("deployments/deployment", str(deployment_id)).replace("/runs/", "/"),
+        "url": ui_url("deployment", str(deployment_id)),
     }
 
 
@@ -256,7 +254,7 @@ def continue_(request, run_id: int):
 
 @router.post(
     "/runs/{int:run_id}/rerun",
-    response={201: RunOut, 409: RunRefusedOut, 422: RunRefusedOut, 503: RunRefusedOut},
+    response=STARTED_OR_REFUSED,
     tags=["runs"],
 )
 def rerun(request, run_id: int):
@@ -269,13 +267,7 @@ def rerun(request, run_id: int):
 
 @router.post(
     "/runs/{int:run_id}/resume-from/{node_id}",
-    response={
-        201: RunOut,
-        404: RunRefusedOut,
-        409: RunRefusedOut,
-        422: RunRefusedOut,
-        503: RunRefusedOut,
-    },
+    response=STARTED_OR_REFUSED,
     tags=["runs"],
 )
 def resume(request, run_id: int, node_id: str):

@@ -62,10 +62,17 @@ def check_available() -> None:
         )
 
 
+UI_PATHS = {
+    "flow-run": "runs/flow-run",
+    "task-run": "runs/task-run",
+    "deployment": "deployments/deployment",
+}
+
+
 def ui_url(kind: str, prefect_id: str) -> str:
-    """A link into Prefect's UI (`flow-run` or `task-run`)."""
+    """A link into Prefect's UI (`flow-run`, `task-run` or `deployment`), or ''."""
     base = os.getenv("PREFECT_UI_URL") or re.sub(r"/api/?$", "", settings.PREFECT_API_URL)
-    return f"{base}/runs/{kind}/{prefect_id}" if base and prefect_id else ""
+    return f"{base}/{UI_PATHS[kind]}/{prefect_id}" if base and prefect_id else ""
 
 
 # --- deployments -----------------------------------------------------------------------------
