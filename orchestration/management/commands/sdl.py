@@ -78,7 +78,8 @@ class Command(BaseCommand):
     def worker(self, **_):
         if not settings.PREFECT_API_URL:
             raise prefect_engine.PrefectUnavailable(
-                f"the worker needs a Prefect server: {prefect_engine.HOW_TO_START}"
+                "the worker needs a Prefect server: start one with `make prefect-server` and "
+                "set PREFECT_API_URL=http://127.0.0.1:4200/api"
             )
         with prefect_engine.client() as prefect:
             pool = prefect_engine.ensure_pool(prefect)
