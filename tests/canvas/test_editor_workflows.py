@@ -3,8 +3,10 @@ history, import and export, the deck's modules, help, and a run shown on the can
 
 import json
 import os
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from canvas.models import Workflow
 from tests.browser import browser, login  # noqa: F401  (fixture)
@@ -40,7 +42,7 @@ def transfer(page, node_id, at, source, source_wells, dest_wells, new_tip, mix_a
     page.get_by_test_id("palette-item-opentrons.transfer").drag_to(
         page.get_by_test_id("canvas"), target_position=at
     )
-    page.get_by_test_id("node-form").wait_for()
+    expect(page.get_by_test_id("node-id")).to_have_value(re.compile(r"^transfer\d+$"))  # the new one
     page.get_by_test_id("node-id").fill(node_id)
     page.get_by_test_id("node-id").blur()
     page.get_by_test_id(f"node-{node_id}").wait_for()
@@ -126,7 +128,10 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
         doc["nodes"].sort(key=lambda n: n["id"])
         return doc
 
-    assert comparable(saved) == comparable(example)
+    got, want = comparable(saved), comparable(example)
+    for mine, theirs in zip(got.pop("nodes"), want.pop("nodes"), strict=True):
+        assert mine == theirs, f"node {theirs['id']}: {json.dumps(mine)}"
+    assert got == want
 
 
 def test_undo_ten_edits_redo_them_copy_paste_and_lay_out(browser, site, owner):  # noqa: F811

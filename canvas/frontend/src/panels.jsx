@@ -5,43 +5,50 @@ import { useEffect, useRef, useState } from "react";
 // --- Plate map: wells chosen on the labware's real grid (click, shift/ctrl-click, drag) ----
 
 export function PlateMap({ labware, chosen, onChange, testid }) {
-  const [drag, setDrag] = useState(null); // {from, to, add}
+  // The drag lives in a ref as well, so that a quick click (its mouseup arriving before React
+  // has re-rendered) is never lost; the state only draws the box.
+  const dragging = useRef(null); // {from, to, add}
+  const [drag, setDrag] = useState(null);
   const rows = labware.rows;
   const columns = labware.wells; // Opentrons' ordering: column by column
   const where = {};
   columns.forEach((column, c) => column.forEach((w) => { where[w] = [rows.indexOf(w.match(/^[A-Z]+/)[0]), c]; }));
-  const inBox = (w) => {
-    if (!drag) return false;
-    const [r, c] = where[w]; const [r1, c1] = where[drag.from]; const [r2, c2] = where[drag.to];
+  const boxOf = (d) => (w) => {
+    if (!d) return false;
+    const [r, c] = where[w]; const [r1, c1] = where[d.from]; const [r2, c2] = where[d.to];
     return r >= Math.min(r1, r2) && r <= Math.max(r1, r2) && c >= Math.min(c1, c2) && c <= Math.max(c1, c2);
   };
+  const inBox = boxOf(drag);
   const order = (list) => columns.flat().filter((w) => list.includes(w)).sort(
     (a, b) => where[a][0] - where[b][0] || where[a][1] - where[b][1]); // row by row, as people read
-  const finish = () => {
-    if (!drag) return;
-    const box = columns.flat().filter(inBox);
-    const single = box.length === 1 && drag.from === drag.to;
-    let next;
-    if (drag.add) next = single && chosen.includes(box[0]) ? chosen.filter((w) => w !== box[0]) : [...new Set([...chosen, ...box])];
-    else next = box;
-    setDrag(null);
+  const move = (d) => { dragging.current = d; setDrag(d); };
+  const finish = useRef(null);
+  finish.current = () => {
+    const d = dragging.current;
+    if (!d) return;
+    move(null);
+    const box = columns.flat().filter(boxOf(d));
+    const single = box.length === 1 && d.from === d.to;
+    let next = box;
+    if (d.add) next = single && chosen.includes(box[0]) ? chosen.filter((w) => w !== box[0]) : [...new Set([...chosen, ...box])];
     onChange(order(next));
   };
   useEffect(() => {
-    if (!drag) return undefined;
-    window.addEventListener("mouseup", finish);
-    return () => window.removeEventListener("mouseup", finish);
-  });
+    const up = () => finish.current();
+    window.addEventListener("mouseup", up);
+    return () => window.removeEventListener("mouseup", up);
+  }, []);
   const grid = rows.map((row) => columns.map((column) => column.find((w) => w.match(/^[A-Z]+/)[0] === row)));
   return (
     <div className="plate-map" data-testid={`${testid}-plate`} role="grid" aria-label={`Wells of ${labware.display_name}`}
-         style={{ gridTemplateColumns: `repeat(${columns.length}, 1fr)` }} onMouseLeave={() => drag && finish()}>
+         style={{ gridTemplateColumns: `repeat(${columns.length}, 1fr)` }}>
       {grid.flat().map((w, i) => (w ? (
         <button type="button" key={w} role="gridcell" aria-label={w} aria-selected={chosen.includes(w)}
                 data-testid={`${testid}-well-${w}`} title={w}
                 className={`well${chosen.includes(w) ? " chosen" : ""}${inBox(w) ? " boxed" : ""}`}
-                onMouseDown={(e) => { e.preventDefault(); setDrag({ from: w, to: w, add: e.shiftKey || e.ctrlKey || e.metaKey }); }}
-                onMouseEnter={() => drag && setDrag({ ...drag, to: w })}
+                onMouseDown={(e) => { e.preventDefault(); move({ from: w, to: w, add: e.shiftKey || e.ctrlKey || e.metaKey }); }}
+                onMouseEnter={() => dragging.current && move({ ...dragging.current, to: w })}
+                onMouseUp={() => finish.current()}
                 onKeyDown={(e) => {
                   if (e.key !== " " && e.key !== "Enter") return;
                   e.preventDefault();
