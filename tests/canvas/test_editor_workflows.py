@@ -42,7 +42,9 @@ def transfer(page, node_id, at, source, source_wells, dest_wells, new_tip, mix_a
     page.get_by_test_id("palette-item-opentrons.transfer").drag_to(
         page.get_by_test_id("canvas"), target_position=at
     )
-    expect(page.get_by_test_id("node-id")).to_have_value(re.compile(r"^transfer\d+$"))  # the new one
+    expect(page.get_by_test_id("node-id")).to_have_value(
+        re.compile(r"^transfer\d+$")
+    )  # the new one
     page.get_by_test_id("node-id").fill(node_id)
     page.get_by_test_id("node-id").blur()
     page.get_by_test_id(f"node-{node_id}").wait_for()

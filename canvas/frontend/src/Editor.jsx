@@ -490,11 +490,20 @@ function Editor({ config, csrf }) {
             <ul>{report.errors.map((e, i) => (
               <li key={i}><button type="button" className="link" onClick={() => {
                 const match = /^nodes\[([^\]]+)\]/.exec(e.path);
+                const edge = /^edges\[(\d+)\]/.exec(e.path);
                 if (match) {
                   setSelected({ node: match[1], edge: null });
                   setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === match[1] })));
                   const target = nodes.find((n) => n.id === match[1]);
                   if (target) flow.setCenter(target.position.x + 110, target.position.y + 45, { duration: 200, zoom: 1 });
+                } else if (edge && doc.edges[Number(edge[1])]) {
+                  const { source, target } = doc.edges[Number(edge[1])];
+                  setSelected({ node: null, edge: `${source}->${target}` });
+                  setNodes((ns) => ns.map((n) => ({ ...n, selected: false })));
+                } else {  // the deck, the robot, the parameters: the panel that holds them
+                  setSelected({ node: null, edge: null });
+                  setNodes((ns) => ns.map((n) => ({ ...n, selected: false })));
+                  setTab(e.path.startsWith("parameters") || e.path === "name" ? "workflow" : "deck");
                 }
               }}><code>{e.path}</code> {e.message}</button></li>))}
             </ul>
