@@ -57,6 +57,9 @@ class WorkflowRun(models.Model):
     pid = models.PositiveIntegerField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
     prefect_flow_run_id = models.CharField(max_length=64, blank=True)
+    # Written every few seconds by a Prefect flow's process, so a worker on another machine
+    # that died is noticed (see prefect_engine.reconcile).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -16,6 +16,7 @@ from uuid import UUID
 import httpx
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from orchestration import engine, robots_glue, states
 from orchestration.models import Engine, NodeRun, NodeState, RunState, WorkflowRun
@@ -279,8 +280,6 @@ def reconcile() -> list[int]:
     Called by the scheduler loop; returns the runs it ended."""
     from prefect.states import Crashed
 
-    from orchestration import runs
-
     unfinished = list(
         WorkflowRun.objects.filter(engine=Engine.PREFECT)
         .exclude(state__in=RUN_TERMINAL)
@@ -297,16 +296,11 @@ def reconcile() -> list[int]:
                 log.warning("cannot read Prefect flow run %s", run.prefect_flow_run_id)
                 continue
             state = flow_run.state
-            dead = (
-                run.state != RunState.QUEUED
-                and run.host == engine.HOST
-                and run.pid
-                and not runs.process_alive(run.pid)
-            )
+            dead = run.state != RunState.QUEUED and _gone(run)
             if dead and state and not state.is_final():
                 prefect.set_flow_run_state(
                     flow_run.id,
-                    Crashed(message=f"the flow's process (pid {run.pid}) is gone"),
+                    Crashed(message=f"the flow's process ({run.host}, pid {run.pid}) is gone"),
                     force=True,
                 )
                 state = prefect.read_flow_run(flow_run.id).state
@@ -316,6 +310,16 @@ def reconcile() -> list[int]:
             if end_run(run, to, why):
                 ended.append(run.pk)
     return ended
+
+
+def _gone(run: WorkflowRun) -> bool:
+    """The flow's process is gone: on this machine its pid; elsewhere, no heartbeat lately."""
+    from orchestration import runs
+
+    if run.host == engine.HOST:
+        return bool(run.pid) and not runs.process_alive(run.pid)
+    silent = timezone.now() - run.heartbeat_at if run.heartbeat_at else None
+    return silent is not None and silent.total_seconds() > settings.SDL_PREFECT_HEARTBEAT_TIMEOUT_S
 
 
 def _mirror(state) -> tuple[RunState, str]:

@@ -27,6 +27,7 @@ import logging  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.db import close_old_connections, connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from prefect import flow, runtime, task  # noqa: E402
 from prefect._internal.concurrency.cancellation import CancelledError as PrefectCancelled  # noqa: E402
 from prefect._internal.concurrency.cancellation import shield  # noqa: E402
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 FLOW_NAME = "sdl-workflow"
 ENTRYPOINT = "orchestration/prefect_flow.py:sdl_workflow"
 CANCEL_GRACE_S = 25  # Prefect's runner waits 30 s after SIGTERM before it kills us
+HEARTBEAT_S = 5
 
 
 class NodeAttemptFailed(Exception):
@@ -78,6 +80,7 @@ class PrefectExecutor(engine.RunExecutor):
         self.failed: str | None = None
         self.flow_run_id = str(runtime.flow_run.id or "")
         self._terminated = False
+        self._next_heartbeat = 0.0
 
     # --- inside Prefect tasks (pool threads): report, never write -------------------------
 
@@ -135,6 +138,12 @@ class PrefectExecutor(engine.RunExecutor):
         if state == NodeState.FAILED:
             self.failed = self.failed or node_id
         self.post("done", node_id, state, result)
+
+    def _poll_signals(self):
+        super()._poll_signals()
+        if time.monotonic() >= self._next_heartbeat:  # this process is alive
+            self._next_heartbeat = time.monotonic() + HEARTBEAT_S
+            WorkflowRun.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
 
     def _stopping(self) -> bool:
         return self.signals.cancel.is_set() or self.failed is not None

@@ -154,6 +154,8 @@ PREFECT_API_URL = os.getenv("PREFECT_API_URL", "")
 SDL_PREFECT_WORK_POOL = os.getenv("SDL_PREFECT_WORK_POOL", "sdl")
 # Where Prefect workers find this project (the deployment's working directory).
 SDL_PREFECT_PROJECT_DIR = Path(os.getenv("SDL_PREFECT_PROJECT_DIR", BASE_DIR))
+# A Prefect run whose flow process (on another machine) has not written for this long is gone.
+SDL_PREFECT_HEARTBEAT_TIMEOUT_S = envint("SDL_PREFECT_HEARTBEAT_TIMEOUT_S", 60)
 # Fire schedules from the web server's own process (several servers are safe: fires are claimed).
 SDL_SCHEDULER_IN_SERVER = envbool("SDL_SCHEDULER_IN_SERVER", "true")
 # Seconds to wait for a robot's HTTP answer before the node fails.

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -167,20 +168,28 @@ def test_cancel_in_prefect_ends_our_run_cancelled(owner, prefect):
     assert flow_run_state(run, lambda s: s.is_final()).is_cancelled()
 
 
-def test_a_killed_worker_leaves_the_run_interrupted(owner, prefect, settings):
-    settings.SDL_PREFECT_WORK_POOL = "sdl-doomed"
-    doomed = prefect.start_worker(pool="sdl-doomed", name="doomed-worker")
+@pytest.mark.parametrize("where", ["this machine", "another machine"])
+def test_a_killed_worker_leaves_the_run_interrupted(owner, prefect, settings, where):
+    settings.SDL_PREFECT_WORK_POOL = f"sdl-doomed-{where.split()[0]}"
+    doomed = prefect.start_worker(
+        pool=settings.SDL_PREFECT_WORK_POOL, name=f"doomed-{where.split()[0]}"
+    )
     run = runs.create_run(
-        make_workflow(owner, long_doc("Doomed")), user=owner, engine_name="prefect"
+        make_workflow(owner, long_doc(f"Doomed on {where}")), user=owner, engine_name="prefect"
     )
     wait_for_node(run, "d", "running")
     run.refresh_from_db()
+    assert run.heartbeat_at is not None  # the flow's process says it is alive
     os.killpg(doomed.pid, signal.SIGKILL)  # the worker, as if its machine lost power …
     os.kill(run.pid, signal.SIGKILL)  # … and the flow's process with it
     doomed.wait(10)
     deadline = time.monotonic() + 10
     while runs.process_alive(run.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
+    if where == "another machine":  # no pid to look at: a heartbeat that stopped a while ago
+        WorkflowRun.objects.filter(pk=run.pk).update(
+            host="bench-2", heartbeat_at=run.heartbeat_at - timedelta(seconds=61)
+        )
     assert prefect_engine.reconcile() == [run.pk]  # what the scheduler loop does each tick
     run.refresh_from_db()
     assert run.state == RunState.INTERRUPTED and "crashed" in run.error
