@@ -82,6 +82,7 @@ def commands(node) -> list:
     ]
 
 
+@pytest.mark.db_concurrency  # a worker's process writes while this one reads: PostgreSQL too
 @pytest.mark.parametrize("example", ["serial_dilution", "fan_out"])
 async def test_a_deployment_run_streams_every_node_in_order_and_matches_the_native_run(
     owner, prefect, redis_layer, example
