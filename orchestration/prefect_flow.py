@@ -85,17 +85,30 @@ class PrefectExecutor(engine.RunExecutor):
     # --- inside Prefect tasks (pool threads): report, never write -------------------------
 
     def run_task(self, step: Step, attempt: int):
+        try:
+            return self._run_task(step, attempt)
+        except (NodeAttemptFailed, PrefectCancelled):
+            raise
+        except Exception as exc:  # never leave a node running behind a failed task
+            log.exception("node %s crashed the Prefect task", step.id)
+            with shield():
+                self._end(step.id, NodeState.FAILED, f"internal error: {exc}")
+            raise NodeAttemptFailed(f"internal error: {exc}", retryable=False)
+
+    def _run_task(self, step: Step, attempt: int):
         node_id = step.id
         task_run_id = str(runtime.task_run.id or "")
-        if node_id in self.final and attempt == 1:  # carried over from an earlier run
-            return Completed(message="carried over")
-        while self.paused and not self._stopping():
-            time.sleep(0.05)
-        if self._stopping():
-            if attempt > 1:  # it was waiting to retry
+        if attempt > 1:  # a retry: only a cancel stops it (as on the native engine)
+            if self.signals.cancel.is_set():
                 self._end(node_id, NodeState.CANCELLED, "cancelled")
-            return Cancelled(message=self._stop_reason())
-        if attempt == 1:
+                return Cancelled(message="cancelled")
+        else:  # a node that has not started: none starts while paused, failed or cancelled
+            if node_id in self.final:  # carried over from an earlier run
+                return Completed(message="carried over")
+            while self.paused and not self._stopping():
+                time.sleep(0.05)
+            if self._stopping():
+                return Cancelled(message=self._stop_reason())
             decision, reason = self._decide(step)
             if decision != "run":
                 self.final[node_id] = decision
@@ -112,9 +125,13 @@ class PrefectExecutor(engine.RunExecutor):
         self.post("state", node_id, NodeState.RUNNING, fields)
         try:
             outcome, result, retryable = self._attempt(step, attempt)
-        except PrefectCancelled:  # Prefect's own timeout, injected into this thread
+        except PrefectCancelled:  # Prefect's own timeout (or cancel), injected into this thread
             with shield():
-                self._failed_attempt(step, attempt, f"timed out after {step.timeout_s:g} s", True)
+                if step.timeout_s is None:
+                    self._end(node_id, NodeState.CANCELLED, "cancelled")
+                else:
+                    message = f"timed out after {step.timeout_s:g} s"
+                    self._failed_attempt(step, attempt, message, True)
             raise
         with shield():
             if outcome == NodeState.COMPLETED:
@@ -128,7 +145,7 @@ class PrefectExecutor(engine.RunExecutor):
         raise NodeAttemptFailed(result, retryable)
 
     def _failed_attempt(self, step: Step, attempt: int, message: str, retryable: bool):
-        if retryable and attempt <= step.retries and not self._stopping():
+        if retryable and attempt <= step.retries:  # Prefect retries it (retry_condition_fn)
             self.post("state", step.id, NodeState.RETRYING, {"error": message})
         else:
             self._end(step.id, NodeState.FAILED, message)
@@ -204,7 +221,10 @@ class PrefectExecutor(engine.RunExecutor):
                 messages = self._take_messages(block=not ended)
                 with transaction.atomic():
                     for message in messages:
-                        self._handle(message)
+                        try:
+                            self._handle(message)
+                        except states.IllegalTransition as exc:  # reported twice: keep the first
+                            log.warning("run %s: %s", self.run_id, exc)
                 if ended and not messages and self.inbox.empty():
                     break
             if self._terminated:

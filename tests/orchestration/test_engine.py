@@ -252,3 +252,20 @@ def test_resume_from_a_failed_node_keeps_what_completed_before_it(owner, engine_
     assert by_id["second"].attempts == 1
     again = wait_for(runs.rerun(resumed, owner).pk)
     assert again.state == RunState.COMPLETED and nodes(again)["first"].attempts == 1
+
+
+def test_cancel_while_a_node_waits_to_retry_ends_it_cancelled(owner, engine_name):
+    node = call("f", "flaky", retries=3, key=f"cancel-retry-{engine_name}", failures=9)
+    node["retry_delay_s"] = 2
+    run = runs.create_run(
+        make_workflow(owner, document(nodes=[node], edges=[])), user=owner, engine_name=engine_name
+    )
+    deadline = time.monotonic() + 90
+    while run.nodes.get(node_id="f").state != NodeState.RETRYING:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    runs.cancel_run(run, owner)
+    run = wait_for(run.pk, timeout=30)
+    assert run.state == RunState.CANCELLED and nodes(run)["f"].state == NodeState.CANCELLED
+    node_states = list(run.events.filter(node_id="f", type="node").values_list("state", flat=True))
+    assert node_states == ["running", "retrying", "cancelled"]
