@@ -3,13 +3,14 @@
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 from ninja import Body, Router, Schema, Status
 
 from canvas import permissions
 from canvas.models import Permission
-from orchestration import registry, runs, schedules
+from orchestration import prefect_engine, registry, runs, schedules
 from orchestration.models import Schedule, ScheduleKind, WorkflowRun
 from orchestration.prefect_engine import ui_url
 from orchestration.runs import RunRefused
@@ -189,10 +190,6 @@ class DeploymentOut(Schema):
 def publish_deployment(request, workflow_id: int):
     """Create or update the workflow's Prefect deployment (flow `sdl-workflow`, the work pool
     of SDL_PREFECT_WORK_POOL, tagged with the workflow's name). Needs "run" permission."""
-    from django.conf import settings
-
-    from orchestration import prefect_engine
-
     workflow = permissions.get_workflow(request.user, workflow_id, Permission.RUN)
     try:
         prefect_engine.check_available()

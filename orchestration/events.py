@@ -7,7 +7,6 @@ queues belong to that loop), a private loop thread for Redis.
 """
 
 import asyncio
-import atexit
 import logging
 import threading
 
@@ -99,25 +98,6 @@ def publish(event) -> None:
     if event.type == "run":
         groups.append(RUNS_GROUP)
     sender.put(groups, event.as_message())
-
-
-@atexit.register
-def _stop_private_loop() -> None:
-    """At exit, end the sender tasks of the private loop instead of abandoning them."""
-    loop = _private_loop
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return
-
-    async def cancel_all():
-        for task in asyncio.all_tasks():
-            if task is not asyncio.current_task():
-                task.cancel()
-
-    try:
-        asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(1)
-    except Exception:  # noqa: S110  (exiting anyway)
-        pass
-    loop.call_soon_threadsafe(loop.stop)
 
 
 def flush(timeout: float = 5.0) -> None:

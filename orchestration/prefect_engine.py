@@ -11,6 +11,7 @@ import os
 import re
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from uuid import UUID
 
 import httpx
@@ -162,6 +163,7 @@ def publish(workflow) -> UUID:
     return deployment_id
 
 
+@cache
 def _parameter_schema() -> dict:
     """The flow's parameters, read from its source (Prefect's CLI checks them on a run)."""
     from prefect.utilities.callables import parameter_schema_from_entrypoint
@@ -266,7 +268,6 @@ def run_for_flow_run(
             options=options,
             start=False,
         )
-        WorkflowRun.objects.filter(pk=run.pk).update(prefect_flow_run_id=flow_run_id)
         if schedule is not None:
             ScheduleFire.objects.get_or_create(
                 schedule=schedule, planned_at=planned_at, defaults={"run": run}

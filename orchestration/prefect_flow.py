@@ -35,13 +35,11 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.states import Cancelled, Completed, Failed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from orchestration import engine, events, states  # noqa: E402
+from orchestration import engine, events, prefect_engine, states  # noqa: E402
 from orchestration.models import NodeState, RunState, WorkflowRun  # noqa: E402
 from orchestration.plan import Step  # noqa: E402
 
 log = logging.getLogger(__name__)
-FLOW_NAME = "sdl-workflow"
-ENTRYPOINT = "orchestration/prefect_flow.py:sdl_workflow"
 CANCEL_GRACE_S = 25  # Prefect's runner waits 30 s after SIGTERM before it kills us
 HEARTBEAT_S = 5
 
@@ -78,7 +76,6 @@ class PrefectExecutor(engine.RunExecutor):
     def __init__(self, run_id: int):
         super().__init__(run_id)
         self.failed: str | None = None
-        self.flow_run_id = str(runtime.flow_run.id or "")
         self._terminated = False
         self._next_heartbeat = 0.0
 
@@ -240,8 +237,6 @@ class PrefectExecutor(engine.RunExecutor):
 
 def _create_run(workflow_id, parameters, robot, schedule_id) -> int:
     """A flow run started on Prefect's side (its UI, CLI or scheduler) gets its run here."""
-    from orchestration import prefect_engine
-
     return prefect_engine.run_for_flow_run(
         workflow_id=workflow_id,
         parameters=parameters or {},
@@ -253,7 +248,7 @@ def _create_run(workflow_id, parameters, robot, schedule_id) -> int:
 
 
 @flow(
-    name=FLOW_NAME,
+    name=prefect_engine.FLOW_NAME,
     task_runner=ThreadPoolTaskRunner(max_workers=max(1, settings.SDL_ENGINE_THREADS)),
     persist_result=False,
     log_prints=False,
@@ -288,8 +283,6 @@ def sdl_workflow(
 def _end_abruptly(run_id: int):
     """Prefect stopped the flow before the run could end by itself: say so on our side."""
     try:
-        from orchestration import prefect_engine
-
         close_old_connections()
         run = WorkflowRun.objects.get(pk=run_id)
         if run.state not in states.RUN_TERMINAL:

@@ -82,10 +82,6 @@ def check(schedule: Schedule) -> None:
         raise ScheduleError(
             "start", "Prefect's cron schedules have no start: leave it empty or use an rrule"
         )
-    try:
-        prefect_schedule(schedule, server=True)
-    except ValueError as exc:
-        raise ScheduleError("expression", f"Prefect refuses it: {exc}")
 
 
 def _parameters(schedule: Schedule) -> dict:

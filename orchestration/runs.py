@@ -6,7 +6,7 @@ import os
 from django.conf import settings
 from django.db import transaction
 
-from orchestration import engine, robots_glue, states
+from orchestration import engine, prefect_engine, robots_glue, states
 from orchestration.models import Engine, NodeRun, NodeState, RunState, WorkflowRun
 from orchestration.plan import InvalidWorkflow, compile_plan
 from orchestration.states import RUN_TERMINAL
@@ -42,8 +42,6 @@ def create_run(
     if engine_name not in Engine.values:
         raise RunRefused(f"unknown engine {engine_name}: use native or prefect")
     if engine_name == Engine.PREFECT and start:
-        from orchestration import prefect_engine
-
         try:
             prefect_engine.check_available()
         except prefect_engine.PrefectUnavailable as exc:
@@ -85,8 +83,6 @@ def create_run(
 
 def launch(run: WorkflowRun):
     if run.engine == Engine.PREFECT:
-        from orchestration import prefect_engine
-
         prefect_engine.start(run)
     else:
         engine.start(run.pk)
@@ -103,8 +99,6 @@ def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
     who = user.get_username() if user else "someone"
     states.log(run.pk, "", f"cancel requested by {who}", "warning")
     if run.engine == Engine.PREFECT:
-        from orchestration import prefect_engine
-
         try:
             prefect_engine.cancel(run)
         except Exception as exc:  # the flag alone still stops a running flow

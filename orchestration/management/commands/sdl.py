@@ -31,7 +31,7 @@ class Command(BaseCommand):
         deploy.add_argument(
             "--schedule", metavar="KIND:EXPR", help="cron:'0 9 * * 1-5', interval:600 or rrule:…"
         )
-        deploy.add_argument("--timezone", default="UTC")
+        deploy.add_argument("--timezone", dest="zone", default="UTC")
         deploy.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
         sub.add_parser("list-deployments", help="the deployments of sdl-workflow")
         run = sub.add_parser("run", help="run a workflow and follow it")
@@ -90,7 +90,7 @@ class Command(BaseCommand):
 
     # --- deployments ---------------------------------------------------------------------
 
-    def deploy(self, workflow, schedule, timezone, param, **_):
+    def deploy(self, workflow, schedule, zone, param, **_):
         target = RunWorkflow().workflow(workflow, RunWorkflow().account(None))
         if schedule:
             kind, _, expression = schedule.partition(":")
@@ -101,9 +101,9 @@ class Command(BaseCommand):
                 engine=Engine.PREFECT,
                 kind=kind,
                 expression=expression,
-                timezone=timezone,
+                timezone=zone,
                 parameters=dict(parse_param(p) for p in param),
-                created_at=timezone_now(),
+                created_at=timezone.now(),
             )
             try:
                 schedules.check(entry)
@@ -116,7 +116,7 @@ class Command(BaseCommand):
             f"deployment {name} ({deployment_id}) in pool {settings.SDL_PREFECT_WORK_POOL}"
         )
         for entry in target.schedules.filter(engine=Engine.PREFECT, active=True):
-            times = ", ".join(t.isoformat() for t in schedules.fire_times(entry, timezone_now(), 3))
+            times = ", ".join(t.isoformat() for t in schedules.fire_times(entry, timezone.now(), 3))
             self.stdout.write(f"  schedule {entry.pk}: {entry.kind} {entry.expression} → {times}")
 
     def list_deployments(self, **_):
@@ -212,10 +212,6 @@ class Command(BaseCommand):
             )
             if n == 0:
                 self.stdout.write("  ".join("-" * w for w in widths))
-
-
-def timezone_now():
-    return timezone.now()
 
 
 def _seconds(start, end) -> str:
