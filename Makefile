@@ -34,7 +34,7 @@ $(BUNDLE): $(FRONTEND)/node_modules/.package-lock.json $(FRONTEND)/vite.config.j
 run: install
 	$(BIN)/python manage.py setup_local
 	@echo "SDL Canvas on http://127.0.0.1:$(PORT)/ (Ctrl+C stops it)"
-	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) sdl_site.asgi:application
+	$(BIN)/python manage.py serve --port $(PORT)
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""Workflows, their versions, export and import."""
+"""Workflows, their versions, export and import; node types and validation."""
 
 import json
 import re
@@ -11,14 +11,35 @@ from ninja import Body, File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from canvas import permissions
+from canvas import permissions, registry
+from canvas.jsonbody import BodyError, read_json
 from canvas.models import Permission, VersionConflict, Workflow
-from orchestration.api import Problem
-from orchestration.validation import validate
-from robots.export import ExportError, export_protocol
-from sdl_site.jsonbody import BodyError, read_json
+from canvas.validation import validate
 
 router = Router(tags=["workflows"])
+
+
+class Problem(Schema):
+    path: str
+    message: str
+
+
+class ValidationOut(Schema):
+    valid: bool
+    errors: list[Problem]
+
+
+@router.get("/node-types", tags=["node types"])
+def node_types(request):
+    """Every node type, grouped by category, with its parameters as JSON Schema."""
+    return registry.catalogue()
+
+
+@router.post("/validate", response=ValidationOut, tags=["node types"])
+def validate_document(request, document: Body[Any]):
+    """Check a document without saving it; nothing in it is executed."""
+    report = validate(document)
+    return {"valid": report.valid, "errors": report.as_json()}
 
 
 class WorkflowOut(Schema):
@@ -223,25 +244,3 @@ def import_workflow(request, file: File[UploadedFile]):
         return refused
     workflow = Workflow.create(document, request.user, message=f"Imported from {file.name}")
     return Status(201, workflow_out(workflow, request.user, report))
-
-
-@router.get("/workflows/{int:workflow_id}/protocol.py", response={422: Refused}, tags=["opentrons"])
-def export_opentrons_protocol(request, workflow_id: int):
-    """The workflow as an Opentrons Python protocol (opens in the Opentrons App)."""
-    workflow = permissions.get_workflow(request.user, workflow_id)
-    report = validate(workflow.document)
-    if not report.valid:
-        return Status(
-            422,
-            {"detail": f"fix the workflow first: {report.issues[0]}", "errors": report.as_json()},
-        )
-    try:
-        text = export_protocol(
-            report.document, f"workflow {workflow.pk}, version {workflow.version}"
-        )
-    except ExportError as exc:
-        return Status(422, {"detail": str(exc), "errors": []})
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", workflow.name).strip("_").lower() or "protocol"
-    response = HttpResponse(text, content_type="text/x-python; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slug}.py"'
-    return response

@@ -3,7 +3,7 @@ from django.views.decorators.http import require_POST
 
 from canvas import permissions
 from canvas.models import Permission, Workflow
-from orchestration.validation import validate
+from canvas.validation import validate
 
 NEW_DOCUMENT = {"schema": "sdl-workflow/1", "name": "New workflow", "nodes": [], "edges": []}
 

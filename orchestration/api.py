@@ -1,4 +1,4 @@
-"""Node types, validation and runs."""
+"""Runs and schedules."""
 
 from datetime import datetime
 from typing import Any
@@ -6,41 +6,18 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
-from ninja import Body, Router, Schema, Status
+from ninja import Router, Schema, Status
 
 from canvas import permissions
+from canvas.api import Problem
 from canvas.models import Permission
-from orchestration import prefect_engine, registry, runs, schedules
+from orchestration import prefect_engine, runs, schedules
 from orchestration.models import Schedule, ScheduleKind, WorkflowRun
 from orchestration.prefect_engine import ui_url
 from orchestration.runs import RunRefused
-from orchestration.validation import validate
 from robots.models import Robot
 
 router = Router(tags=["orchestration"])
-
-
-class Problem(Schema):
-    path: str
-    message: str
-
-
-class ValidationOut(Schema):
-    valid: bool
-    errors: list[Problem]
-
-
-@router.get("/node-types")
-def node_types(request):
-    """Every node type, grouped by category, with its parameters as JSON Schema."""
-    return registry.catalogue()
-
-
-@router.post("/validate", response=ValidationOut)
-def validate_document(request, document: Body[Any]):
-    """Check a document without saving it; nothing in it is executed."""
-    report = validate(document)
-    return {"valid": report.valid, "errors": report.as_json()}
 
 
 # --- Runs ----------------------------------------------------------------------------------

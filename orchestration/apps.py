@@ -6,4 +6,4 @@ class OrchestrationConfig(AppConfig):
     verbose_name = "Runs and schedules"
 
     def ready(self):
-        from orchestration import checks, prefect_schedules  # noqa: F401  (checks, signals)
+        from orchestration import checks, signals  # noqa: F401  (registered on import)

@@ -12,7 +12,9 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from orchestration import events
+from canvas import permissions
+from orchestration import events, runs
+from orchestration.models import RunEvent, WorkflowRun
 
 TERMINAL = {"completed", "failed", "cancelled", "interrupted"}
 
@@ -61,8 +63,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def allowed(self, need: str) -> bool:
-        from canvas import permissions
-        from orchestration.models import WorkflowRun
 
         if not self.user or not self.user.is_authenticated:
             return False
@@ -73,7 +73,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def stored_after(self, seq: int) -> list[dict]:
-        from orchestration.models import RunEvent
 
         stored = RunEvent.objects.filter(run_id=self.run_id, seq__gt=seq).order_by("seq")
         return [e.as_message() for e in stored[:REPLAY_BATCH]]
@@ -121,8 +120,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def act(self, action: str) -> str | None:
-        from orchestration import runs
-        from orchestration.models import WorkflowRun
 
         run = WorkflowRun.objects.get(pk=self.run_id)
         try:
@@ -158,8 +155,6 @@ class RunsConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def may_see(self, run_id: int) -> bool:
-        from canvas import permissions
-        from orchestration.models import WorkflowRun
 
         return WorkflowRun.objects.filter(
             pk=run_id, workflow__in=permissions.visible(self.user)

@@ -24,9 +24,28 @@ class NodeState(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+# The one vocabulary of what has ended and what is still going (served to the browser too).
+RUN_TERMINAL = frozenset(
+    {RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED}
+)
+RUN_ACTIVE = frozenset({RunState.QUEUED, RunState.RUNNING, RunState.PAUSED})
+NODE_TERMINAL = frozenset(
+    {NodeState.COMPLETED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
+)
+NODE_ACTIVE = frozenset({NodeState.RUNNING, NodeState.RETRYING})
+
+
 class Engine(models.TextChoices):
     NATIVE = "native"
     PREFECT = "prefect"
+
+
+class RunQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(state__in=RUN_ACTIVE)
+
+    def finished(self):
+        return self.filter(state__in=RUN_TERMINAL)
 
 
 class WorkflowRun(models.Model):
@@ -60,6 +79,8 @@ class WorkflowRun(models.Model):
     # Written every few seconds by a Prefect flow's process, so a worker on another machine
     # that died is noticed (see prefect_engine.reconcile).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

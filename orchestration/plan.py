@@ -3,9 +3,9 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from orchestration import references, registry
-from orchestration.document import Document
-from orchestration.validation import Issue, check_value, validate
+from canvas import references, registry
+from canvas.document import Document
+from canvas.validation import Issue, check_value, validate
 
 
 class InvalidWorkflow(Exception):

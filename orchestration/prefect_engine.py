@@ -10,18 +10,16 @@ import logging
 import os
 import re
 from contextlib import contextmanager
-from datetime import datetime
 from functools import cache
 from uuid import UUID
 
 import httpx
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from orchestration import engine, robots_glue, states
-from orchestration.models import Engine, NodeRun, NodeState, RunState, WorkflowRun
-from orchestration.states import RUN_TERMINAL
+from orchestration import prefect_schedules, transitions
+from orchestration.hosts import HOST, process_alive
+from orchestration.models import RUN_TERMINAL, Engine, RunState, WorkflowRun
 
 log = logging.getLogger(__name__)
 FLOW_NAME = "sdl-workflow"
@@ -116,8 +114,6 @@ def publish(workflow) -> UUID:
     from prefect.client.schemas.actions import DeploymentUpdate
     from prefect.exceptions import ObjectNotFound
 
-    from orchestration import prefect_schedules
-
     with client() as prefect:
         pool = ensure_pool(prefect)
         name = deployment_name(workflow)
@@ -210,14 +206,18 @@ def start(run: WorkflowRun) -> None:
     except Exception as exc:
         log.exception("could not hand run %s to Prefect", run.pk)
         try:
-            states.move_run(run.pk, RunState.FAILED, error=f"could not hand it to Prefect: {exc}")
-        except states.IllegalTransition:
+            transitions.move_run(
+                run.pk, RunState.FAILED, error=f"could not hand it to Prefect: {exc}"
+            )
+        except transitions.IllegalTransition:
             pass
         return
     WorkflowRun.objects.filter(pk=run.pk, prefect_flow_run_id="").update(
         prefect_flow_run_id=str(flow_run.id)
     )
-    states.log(run.pk, "", f"handed to Prefect as flow run {flow_run.id}; waiting for a worker")
+    transitions.log(
+        run.pk, "", f"handed to Prefect as flow run {flow_run.id}; waiting for a worker"
+    )
 
 
 def cancel(run: WorkflowRun) -> None:
@@ -234,45 +234,9 @@ def cancel(run: WorkflowRun) -> None:
                 flow_run.id, Cancelled(message="cancelled in SDL Canvas"), force=True
             )
             try:
-                states.move_run(run.pk, RunState.CANCELLED, error="cancelled")
-            except states.IllegalTransition:
+                transitions.move_run(run.pk, RunState.CANCELLED, error="cancelled")
+            except transitions.IllegalTransition:
                 pass  # the flow started meanwhile: it sees the flag
-
-
-def run_for_flow_run(
-    *, workflow_id, parameters, robot_name, schedule_id, flow_run_id, planned_at: datetime | None
-) -> int:
-    """The run of a flow run that started on Prefect's side (its UI, CLI or scheduler)."""
-    from canvas.models import Workflow
-    from orchestration import runs
-    from orchestration.models import Schedule, ScheduleFire
-    from robots.models import Robot
-
-    workflow = Workflow.objects.get(pk=workflow_id)
-    robot = Robot.objects.get(name=robot_name) if robot_name else None
-    schedule = Schedule.objects.filter(pk=schedule_id).first() if schedule_id else None
-    trigger = f"prefect flow run {flow_run_id}"
-    options = {}
-    if schedule is not None:
-        trigger = f"schedule {schedule.pk} for {planned_at.isoformat()} (Prefect)"
-        options = {"schedule": schedule.pk, "planned_at": planned_at.isoformat()}
-        robot = robot or schedule.robot
-    with transaction.atomic():
-        run = runs.create_run(
-            workflow,
-            user=schedule.created_by if schedule else None,
-            engine_name=Engine.PREFECT,
-            parameters=parameters,
-            robot=robot,
-            trigger=trigger,
-            options=options,
-            start=False,
-        )
-        if schedule is not None:
-            ScheduleFire.objects.get_or_create(
-                schedule=schedule, planned_at=planned_at, defaults={"run": run}
-            )
-    return run.pk
 
 
 def reconcile() -> list[int]:
@@ -308,17 +272,15 @@ def reconcile() -> list[int]:
             if state is None or not state.is_final():
                 continue
             to, why = _mirror(state)
-            if end_run(run, to, why):
+            if transitions.end_abandoned(run.pk, to, why):
                 ended.append(run.pk)
     return ended
 
 
 def _gone(run: WorkflowRun) -> bool:
     """The flow's process is gone: on this machine its pid; elsewhere, no heartbeat lately."""
-    from orchestration import runs
-
-    if run.host == engine.HOST:
-        return bool(run.pid) and not runs.process_alive(run.pid)
+    if run.host == HOST:
+        return bool(run.pid) and not process_alive(run.pid)
     silent = timezone.now() - run.heartbeat_at if run.heartbeat_at else None
     return silent is not None and silent.total_seconds() > settings.SDL_PREFECT_HEARTBEAT_TIMEOUT_S
 
@@ -330,17 +292,3 @@ def _mirror(state) -> tuple[RunState, str]:
         f"Prefect marked the flow run {state.name.lower()}: {state.message or 'no message'}; "
         "check the robot before running again"
     )
-
-
-def end_run(run: WorkflowRun, to: RunState, why: str) -> bool:
-    """End a run that its flow could not end: open nodes cancelled, robot released."""
-    try:
-        for node in NodeRun.objects.filter(
-            run=run, state__in=[NodeState.RUNNING, NodeState.RETRYING, NodeState.PENDING]
-        ):
-            states.move_node(run.pk, node.node_id, NodeState.CANCELLED, error=why)
-        states.move_run(run.pk, to, error=why)
-    except states.IllegalTransition:
-        return False
-    robots_glue.release(run.pk)
-    return True

@@ -4,7 +4,7 @@ A Prefect worker runs this module in a process of its own. The flow loads the ru
 plan from the database and submits one task per node, named after the node, with the node's
 retries, retry delay and timeout as Prefect's own options and `wait_for` along the edges (so
 independent branches run in parallel). Each task runs the node with the native engine's own
-code (`RunExecutor._attempt`), and `when`, `disabled`, pause and cancel mean what they mean
+code (`orchestration.execution`), and `when`, `disabled`, pause and cancel mean what they mean
 there. Tasks only report; one writer thread of the flow writes every state change, log and
 output as `NodeRun`s and `RunEvent`s (and so to the channel layer) in the order they happened.
 """
@@ -27,7 +27,6 @@ import logging  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.db import close_old_connections, connection, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
 from prefect import flow, runtime, task  # noqa: E402
 from prefect._internal.concurrency.cancellation import CancelledError as PrefectCancelled  # noqa: E402
 from prefect._internal.concurrency.cancellation import shield  # noqa: E402
@@ -35,13 +34,27 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.states import Cancelled, Completed, Failed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from orchestration import engine, events, prefect_engine, states  # noqa: E402
-from orchestration.models import NodeState, RunState, WorkflowRun  # noqa: E402
+from canvas.models import Workflow  # noqa: E402
+from orchestration import events, prefect_engine, runs, transitions  # noqa: E402
+from orchestration.execution.decide import RUN, may_retry, retry_delay  # noqa: E402
+from orchestration.execution.messages import NodeEnded, NodeMoved  # noqa: E402
+from orchestration.execution.run import SIGNAL_POLL_S, Execution  # noqa: E402
+from orchestration.models import (  # noqa: E402
+    RUN_TERMINAL,
+    Engine,
+    NodeState,
+    RunState,
+    Schedule,
+    ScheduleFire,
+    WorkflowRun,
+)
 from orchestration.plan import Step  # noqa: E402
+from robots.models import Robot  # noqa: E402
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_S = 25  # Prefect's runner waits 30 s after SIGTERM before it kills us
 HEARTBEAT_S = 5
+RUNNING: dict[int, "PrefectRun"] = {}  # the runs whose flows execute in this process
 
 
 class NodeAttemptFailed(Exception):
@@ -54,9 +67,7 @@ class NodeAttemptFailed(Exception):
 
 def retry_delays(step: Step) -> list[float]:
     """The native engine's doubling delays, as Prefect's list of retry delays."""
-    return [
-        min(step.retry_delay_s * 2**i, engine.MAX_RETRY_DELAY_S) for i in range(step.retries)
-    ] or [0]
+    return [retry_delay(step, attempt) for attempt in range(1, step.retries + 1)] or [0]
 
 
 def _retryable(task, task_run, state) -> bool:
@@ -66,18 +77,32 @@ def _retryable(task, task_run, state) -> bool:
 
 @task(name="sdl-node", cache_policy=NO_CACHE, persist_result=False, log_prints=False)
 def sdl_node(run_id: int, node_id: str):
-    executor: PrefectExecutor = engine.ACTIVE[run_id]
-    return executor.run_task(executor.plan.steps[node_id], runtime.task_run.run_count)
+    prefect_run = RUNNING[run_id]
+    return prefect_run.run_task(
+        prefect_run.execution.plan.steps[node_id], runtime.task_run.run_count
+    )
 
 
-class PrefectExecutor(engine.RunExecutor):
-    """The native executor with Prefect tasks in place of its thread pool and graph loop."""
+class PrefectRun:
+    """A run's plan as Prefect tasks: the same execution core as the native engine, with
+    Prefect's task runner, retries and timeouts in place of its thread pool and loop."""
 
     def __init__(self, run_id: int):
-        super().__init__(run_id)
-        self.failed: str | None = None
+        self.execution = Execution(run_id)
         self._terminated = False
-        self._next_heartbeat = 0.0
+
+    def run(self) -> None:
+        execution = self.execution
+        RUNNING[execution.run_id] = self
+        try:
+            if execution.prepare():
+                self._submit_and_write()
+        except Exception as exc:
+            log.exception("run %s failed in the engine", execution.run_id)
+            execution.fail(f"engine error: {exc}")
+        finally:
+            RUNNING.pop(execution.run_id, None)
+            execution.close()
 
     # --- inside Prefect tasks (pool threads): report, never write -------------------------
 
@@ -93,35 +118,33 @@ class PrefectExecutor(engine.RunExecutor):
             raise NodeAttemptFailed(f"internal error: {exc}", retryable=False)
 
     def _run_task(self, step: Step, attempt: int):
-        node_id = step.id
+        execution, node_id = self.execution, step.id
         task_run_id = str(runtime.task_run.id or "")
         if attempt > 1:  # a retry: only a cancel stops it (as on the native engine)
-            if self.signals.cancel.is_set():
+            if execution.signals.cancel.is_set():
                 self._end(node_id, NodeState.CANCELLED, "cancelled")
                 return Cancelled(message="cancelled")
         else:  # a node that has not started: none starts while paused, failed or cancelled
-            if node_id in self.final:  # carried over from an earlier run
+            if node_id in execution.final:  # carried over from an earlier run
                 return Completed(message="carried over")
-            while self.paused and not self._stopping():
+            while execution.paused and not execution.stopping():
                 time.sleep(0.05)
-            if self._stopping():
-                return Cancelled(message=self._stop_reason())
-            decision, reason = self._decide(step)
-            if decision != "run":
-                self.final[node_id] = decision
-                if decision == NodeState.FAILED:
-                    self.failed = self.failed or node_id
+            if execution.stopping():
+                return Cancelled(message=execution.stop_reason())
+            decision, reason = execution.decide(step)
+            if decision != RUN:
+                execution.ended(node_id, decision)
                 fields = {"error": reason, "prefect_task_run_id": task_run_id}
-                self.post("state", node_id, decision, fields)
+                execution.post(NodeMoved(node_id, decision, fields))
                 if decision == NodeState.FAILED:
                     raise NodeAttemptFailed(reason, retryable=False)
                 return Completed(message=f"skipped: {reason}")
         fields = {"attempts": attempt, "error": ""}
         if attempt == 1:
             fields["prefect_task_run_id"] = task_run_id
-        self.post("state", node_id, NodeState.RUNNING, fields)
+        execution.post(NodeMoved(node_id, NodeState.RUNNING, fields))
         try:
-            outcome, result, retryable = self._attempt(step, attempt)
+            outcome = execution.attempt(step, attempt)
         except PrefectCancelled:  # Prefect's own timeout (or cancel), injected into this thread
             with shield():
                 if step.timeout_s is None:
@@ -131,46 +154,35 @@ class PrefectExecutor(engine.RunExecutor):
                     self._failed_attempt(step, attempt, message, True)
             raise
         with shield():
-            if outcome == NodeState.COMPLETED:
-                self.outputs[node_id] = result
-                self._end(node_id, NodeState.COMPLETED, result)
-                return result
-            if outcome == NodeState.CANCELLED:
+            if outcome.state == NodeState.COMPLETED:
+                execution.outputs[node_id] = outcome.result
+                self._end(node_id, NodeState.COMPLETED, outcome.result)
+                return outcome.result
+            if outcome.state == NodeState.CANCELLED:
                 self._end(node_id, NodeState.CANCELLED, "cancelled")
                 return Cancelled(message="cancelled")
-            self._failed_attempt(step, attempt, result, retryable)
-        raise NodeAttemptFailed(result, retryable)
+            self._failed_attempt(step, attempt, outcome.result, outcome.retryable)
+        raise NodeAttemptFailed(outcome.result, outcome.retryable)
 
     def _failed_attempt(self, step: Step, attempt: int, message: str, retryable: bool):
-        if retryable and attempt <= step.retries:  # Prefect retries it (retry_condition_fn)
-            self.post("state", step.id, NodeState.RETRYING, {"error": message})
+        if may_retry(step, attempt, retryable):  # Prefect retries it (retry_condition_fn)
+            self.execution.post(NodeMoved(step.id, NodeState.RETRYING, {"error": message}))
         else:
             self._end(step.id, NodeState.FAILED, message)
 
     def _end(self, node_id: str, state: NodeState, result):
-        self.final[node_id] = state
-        if state == NodeState.FAILED:
-            self.failed = self.failed or node_id
-        self.post("done", node_id, state, result)
-
-    def _poll_signals(self):
-        super()._poll_signals()
-        if time.monotonic() >= self._next_heartbeat:  # this process is alive
-            self._next_heartbeat = time.monotonic() + HEARTBEAT_S
-            WorkflowRun.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
-
-    def _stopping(self) -> bool:
-        return self.signals.cancel.is_set() or self.failed is not None
-
-    def _stop_reason(self) -> str:
-        return f"node {self.failed} failed" if self.failed else "the run was cancelled"
+        self.execution.ended(node_id, state)
+        self.execution.post(NodeEnded(node_id, state, result))
 
     # --- the flow's thread: submit every node, then let the writer record what happens ----
 
-    def _loop(self):
+    def _submit_and_write(self):
         futures = self._submit()
         writer = threading.Thread(
-            target=self._write, args=(futures,), name=f"sdl-writer-{self.run_id}", daemon=True
+            target=self._write,
+            args=(futures,),
+            name=f"sdl-writer-{self.execution.run_id}",
+            daemon=True,
         )
         writer.start()
         # Prefect ends a flow run (cancelled in Prefect, or shutdown) by raising in this
@@ -182,13 +194,13 @@ class PrefectExecutor(engine.RunExecutor):
             except BaseException as exc:
                 stopped_by = stopped_by or exc
                 self._terminated = True
-                self.signals.cancel.set()
+                self.execution.signals.cancel.set()
                 deadline = deadline or time.monotonic() + CANCEL_GRACE_S
         if stopped_by is not None:
             raise stopped_by
 
     def _submit(self) -> list:
-        plan, futures = self.plan, {}
+        plan, futures = self.execution.plan, {}
         for node_id in graphlib.TopologicalSorter(plan.graph()).static_order():
             step = plan.steps[node_id]
             name = node_id if step.label == node_id else f"{step.label} ({node_id})"
@@ -202,49 +214,74 @@ class PrefectExecutor(engine.RunExecutor):
                 timeout_seconds=step.timeout_s,
             )
             upstream = [futures[parent] for parent in sorted(plan.parents(node_id))]
-            futures[node_id] = node_task.submit(self.run_id, node_id, wait_for=upstream)
+            futures[node_id] = node_task.submit(self.execution.run_id, node_id, wait_for=upstream)
         return list(futures.values())
 
     def _write(self, futures: list):
         """Every database write of the run, in order, until every task has ended."""
+        execution = self.execution
         close_old_connections()
         try:
-            next_poll = 0.0
+            next_poll = next_heartbeat = 0.0
             while True:
                 if time.monotonic() >= next_poll:
-                    self._poll_signals()
-                    next_poll = time.monotonic() + engine.SIGNAL_POLL_S
+                    execution.poll_signals()
+                    next_poll = time.monotonic() + SIGNAL_POLL_S
+                if time.monotonic() >= next_heartbeat:
+                    execution.heartbeat()
+                    next_heartbeat = time.monotonic() + HEARTBEAT_S
                 ended = all(f.wrapped_future.done() for f in futures)
-                messages = self._take_messages(block=not ended)
+                messages = execution.take(block=not ended)
                 with transaction.atomic():
                     for message in messages:
                         try:
-                            self._handle(message)
-                        except states.IllegalTransition as exc:  # reported twice: keep the first
-                            log.warning("run %s: %s", self.run_id, exc)
-                if ended and not messages and self.inbox.empty():
+                            execution.record(message)
+                        except (
+                            transitions.IllegalTransition
+                        ) as exc:  # reported twice: keep the first
+                            log.warning("run %s: %s", execution.run_id, exc)
+                if ended and not messages and execution.inbox.empty():
                     break
             if self._terminated:
-                states.log(self.run_id, "", "cancelled in Prefect", "warning")
-            self._finish(self.failed)
+                transitions.log(execution.run_id, "", "cancelled in Prefect", "warning")
+            execution.finish()
         except Exception as exc:
-            log.exception("run %s failed in the Prefect flow", self.run_id)
-            self._finish_quietly(RunState.FAILED, f"engine error: {exc}")
+            log.exception("run %s failed in the Prefect flow", execution.run_id)
+            execution.fail(f"engine error: {exc}")
         finally:
             events.flush()
             connection.close()
 
 
-def _create_run(workflow_id, parameters, robot, schedule_id) -> int:
+def _create_run(workflow_id, parameters, robot_name, schedule_id) -> int:
     """A flow run started on Prefect's side (its UI, CLI or scheduler) gets its run here."""
-    return prefect_engine.run_for_flow_run(
-        workflow_id=workflow_id,
-        parameters=parameters or {},
-        robot_name=robot,
-        schedule_id=schedule_id,
-        flow_run_id=str(runtime.flow_run.id),
-        planned_at=runtime.flow_run.scheduled_start_time,
-    )
+
+    planned_at = runtime.flow_run.scheduled_start_time
+    flow_run_id = str(runtime.flow_run.id)
+    workflow = Workflow.objects.get(pk=workflow_id)
+    robot = Robot.objects.get(name=robot_name) if robot_name else None
+    schedule = Schedule.objects.filter(pk=schedule_id).first() if schedule_id else None
+    trigger, options = f"prefect flow run {flow_run_id}", {}
+    if schedule is not None:
+        trigger = f"schedule {schedule.pk} for {planned_at.isoformat()} (Prefect)"
+        options = {"schedule": schedule.pk, "planned_at": planned_at.isoformat()}
+        robot = robot or schedule.robot
+    with transaction.atomic():
+        run = runs.create_run(
+            workflow,
+            user=schedule.created_by if schedule else None,
+            engine_name=Engine.PREFECT,
+            parameters=parameters or {},
+            robot=robot,
+            trigger=trigger,
+            options=options,
+            start=False,
+        )
+        if schedule is not None:
+            ScheduleFire.objects.get_or_create(
+                schedule=schedule, planned_at=planned_at, defaults={"run": run}
+            )
+    return run.pk
 
 
 @flow(
@@ -264,9 +301,8 @@ def sdl_workflow(
     if run_id is None:
         run_id = _create_run(workflow_id, parameters, robot, schedule_id)
     WorkflowRun.objects.filter(pk=run_id).update(prefect_flow_run_id=str(runtime.flow_run.id))
-    executor = PrefectExecutor(run_id)
     try:
-        executor.execute()
+        PrefectRun(run_id).run()
     except BaseException:
         _end_abruptly(run_id)
         raise
@@ -285,8 +321,8 @@ def _end_abruptly(run_id: int):
     try:
         close_old_connections()
         run = WorkflowRun.objects.get(pk=run_id)
-        if run.state not in states.RUN_TERMINAL:
-            prefect_engine.end_run(run, RunState.CANCELLED, "cancelled in Prefect")
+        if run.state not in RUN_TERMINAL:
+            runs.end_abandoned(run, RunState.CANCELLED, "cancelled in Prefect")
         events.flush()
     except Exception:
         log.exception("could not record the end of run %s", run_id)

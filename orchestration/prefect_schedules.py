@@ -11,11 +11,8 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models.signals import post_delete, post_init, post_save
-from django.dispatch import receiver
-
 from orchestration.models import Engine, Schedule, ScheduleKind
+from orchestration.rules import ScheduleError, zone
 
 log = logging.getLogger(__name__)
 SLUG_PREFIX = "sdl-schedule-"
@@ -27,8 +24,6 @@ def slug(schedule: Schedule) -> str:
 
 def _rrule_text(schedule: Schedule) -> str:
     """The rule with its DTSTART in the schedule's zone (our own rules count from `start`)."""
-    from orchestration.schedules import zone
-
     expression = schedule.expression.strip()
     if "DTSTART" in expression.upper():
         return expression
@@ -57,8 +52,6 @@ def prefect_schedule(schedule: Schedule, server: bool = False):
 
 def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
     """What Prefect's scheduler will do: its own `get_dates`."""
-    from orchestration.schedules import ScheduleError, zone
-
     try:
         prefect = prefect_schedule(schedule, server=True)
     except ValueError as exc:
@@ -70,8 +63,6 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime
 
 def check(schedule: Schedule) -> None:
     """What Prefect schedules cannot express, refused naming the field."""
-    from orchestration.schedules import ScheduleError
-
     if schedule.end and schedule.kind != ScheduleKind.RRULE:
         raise ScheduleError(
             "end",
@@ -128,39 +119,3 @@ def sync(prefect, deployment_id, workflow) -> None:
                 schedule=target,
                 parameters=parameters,
             )
-
-
-def publish_later(workflow) -> None:
-    """After the transaction commits, bring the workflow's deployment up to date."""
-
-    def publish():
-        from orchestration import prefect_engine
-
-        try:
-            prefect_engine.publish(workflow)
-        except Exception:
-            log.exception("could not write the Prefect schedules of %s", workflow)
-
-    transaction.on_commit(publish)
-
-
-@receiver(post_save, sender=Schedule)
-def schedule_saved(sender, instance: Schedule, created, **kwargs):
-    if instance.engine == Engine.PREFECT or _was_prefect(instance):
-        publish_later(instance.workflow)
-
-
-@receiver(post_delete, sender=Schedule)
-def schedule_deleted(sender, instance: Schedule, **kwargs):
-    if instance.engine == Engine.PREFECT:
-        publish_later(instance.workflow)
-
-
-@receiver(post_init, sender=Schedule)
-def schedule_loaded(sender, instance: Schedule, **kwargs):
-    instance._engine_when_loaded = instance.__dict__.get("engine")
-
-
-def _was_prefect(schedule: Schedule) -> bool:
-    """A schedule moved from Prefect to native must leave the deployment."""
-    return getattr(schedule, "_engine_when_loaded", None) == Engine.PREFECT

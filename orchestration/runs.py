@@ -2,15 +2,18 @@
 
 import logging
 import os
+import time
 
 from django.conf import settings
 from django.db import transaction
 
-from orchestration import engine, prefect_engine, robots_glue, states
-from orchestration.models import Engine, NodeRun, NodeState, RunState, WorkflowRun
+from canvas.validation import Issue
+from orchestration import engine, prefect_engine, transitions
+from orchestration.execution import robot as robots
+from orchestration.execution.run import signal_cancel
+from orchestration.hosts import HOST, process_alive
+from orchestration.models import RUN_TERMINAL, Engine, NodeRun, NodeState, RunState, WorkflowRun
 from orchestration.plan import InvalidWorkflow, compile_plan
-from orchestration.states import RUN_TERMINAL
-from orchestration.validation import Issue
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +61,9 @@ def create_run(
             raise RunRefused(
                 f"robot {robot.name} is an {robot.robot_type}; the workflow is for the {robot_type}"
             )
-        current = robots_glue.holder(robot.pk)
+        current = robots.holder(robot.pk)
         if options.get("no_wait") and current is not None:
-            raise RunRefused(robots_glue.busy_message(robot, current), status=409)
+            raise RunRefused(robots.busy_message(robot, current), status=409)
     with transaction.atomic():
         run = WorkflowRun.objects.create(
             workflow=workflow,
@@ -71,11 +74,11 @@ def create_run(
             robot=robot,
             started_by=user,
             trigger=trigger,
-            host=engine.HOST,
+            host=HOST,
             pid=os.getpid(),
         )
         NodeRun.objects.bulk_create(NodeRun(run=run, node_id=node_id) for node_id in plan.steps)
-        states.run_created(run.pk)
+        transitions.run_created(run.pk)
         if start:
             transaction.on_commit(lambda: launch(run))
     return run
@@ -95,9 +98,9 @@ def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
     if run.state in RUN_TERMINAL:
         raise RunRefused(f"run {run.pk} has already ended ({run.state})", status=409)
     WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    engine.signal_cancel(run.pk)
+    signal_cancel(run.pk)
     who = user.get_username() if user else "someone"
-    states.log(run.pk, "", f"cancel requested by {who}", "warning")
+    transitions.log(run.pk, "", f"cancel requested by {who}", "warning")
     if run.engine == Engine.PREFECT:
         try:
             prefect_engine.cancel(run)
@@ -112,8 +115,8 @@ def continue_run(run: WorkflowRun, user) -> WorkflowRun:
     if run.state != RunState.PAUSED:
         raise RunRefused(f"run {run.pk} is not paused (it is {run.state})", status=409)
     try:
-        states.move_run(run.pk, RunState.RUNNING, continued_by=user.get_username())
-    except states.IllegalTransition as exc:
+        transitions.move_run(run.pk, RunState.RUNNING, continued_by=user.get_username())
+    except transitions.IllegalTransition as exc:
         raise RunRefused(str(exc), status=409)
     run.refresh_from_db()
     return run
@@ -163,47 +166,35 @@ def resume_from(run: WorkflowRun, node_id: str, user) -> WorkflowRun:
     )
 
 
-def process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed process whose parent has not reaped it yet is gone too
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def recover_interrupted_runs() -> list[int]:
     """At server start: runs left queued/running/paused by a process of this machine that no
     longer exists end `interrupted` — never restarted, a robot may have been half-way."""
     interrupted = []
-    unfinished = WorkflowRun.objects.filter(
-        state__in=[RunState.QUEUED, RunState.RUNNING, RunState.PAUSED],
-        engine=Engine.NATIVE,
-        host=engine.HOST,
-    )
+    unfinished = WorkflowRun.objects.unfinished().filter(engine=Engine.NATIVE, host=HOST)
     for run in unfinished:
         if run.pid == os.getpid() or process_alive(run.pid):
             continue
-        try:
-            for node in run.nodes.filter(state__in=[NodeState.RUNNING, NodeState.RETRYING]):
-                states.move_node(run.pk, node.node_id, NodeState.CANCELLED, error="interrupted")
-            states.move_run(
-                run.pk,
-                RunState.INTERRUPTED,
-                error=f"the process running it (pid {run.pid}) stopped; check the robot "
-                "before running again",
-            )
-        except states.IllegalTransition:
-            continue
-        robots_glue.release(run.pk)
-        interrupted.append(run.pk)
+        why = (
+            f"the process running it (pid {run.pid}) stopped; check the robot before running again"
+        )
+        if transitions.end_abandoned(run.pk, RunState.INTERRUPTED, why):
+            interrupted.append(run.pk)
     if interrupted:
         log.warning("marked runs %s interrupted", interrupted)
     return interrupted
+
+
+class StillRunning(Exception):
+    pass
+
+
+def wait(run_id: int, states=RUN_TERMINAL, timeout: float = 600) -> WorkflowRun:
+    """The run once it is in one of `states` (by default: once it has ended)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = WorkflowRun.objects.get(pk=run_id)
+        if run.state in states:
+            return run
+        if time.monotonic() >= deadline:
+            raise StillRunning(f"run {run_id} is still {run.state} after {timeout:g} s")
+        time.sleep(0.02)

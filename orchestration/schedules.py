@@ -6,87 +6,34 @@ one: a single note records them and the next fire happens on time.
 """
 
 import logging
-import threading
-import time
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-from dateutil.rrule import rrulestr
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orchestration.models import Engine, Schedule, ScheduleFire, ScheduleKind
+from canvas.validation import validate
+from orchestration import prefect_engine, prefect_schedules, runs
+from orchestration.models import Engine, Schedule, ScheduleFire
+from orchestration.plan import run_parameters
+from orchestration.rules import ScheduleError, occurrences, zone
+
+__all__ = ["ScheduleError", "check", "fire_times", "refresh", "tick", "zone"]
 
 log = logging.getLogger(__name__)
 # A fire found later than this after its planned time counts as missed (the server was down).
 GRACE = timedelta(seconds=60)
-TICK_S = 1.0
-RECONCILE_S = 10.0
-
-
-class ScheduleError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError("timezone", f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)")
-
-
-def _iterator(kind: str, expression: str, tz: ZoneInfo, start: datetime, after: datetime):
-    """Fire times (aware, in `tz`) strictly after `after`, in wall-clock time of `tz`."""
-    if kind == ScheduleKind.CRON:
-        if not croniter.is_valid(expression):
-            raise ScheduleError("expression", f"{expression!r} is not a cron expression")
-        it = croniter(expression, after.astimezone(tz))
-        while True:
-            yield it.get_next(datetime)
-    elif kind == ScheduleKind.INTERVAL:
-        try:
-            seconds = float(expression)
-        except ValueError:
-            raise ScheduleError("expression", f"{expression!r} is not a number of seconds")
-        if seconds < 1:
-            raise ScheduleError("expression", "an interval must be at least 1 second")
-        step = timedelta(seconds=seconds)
-        anchor = start.astimezone(tz)
-        n = max(0, int((after - anchor) / step))
-        while True:
-            at = anchor + n * step
-            if at > after:
-                yield at
-            n += 1
-    elif kind == ScheduleKind.RRULE:
-        try:
-            rule = rrulestr(expression, dtstart=start.astimezone(tz).replace(microsecond=0))
-        except (ValueError, TypeError) as exc:
-            raise ScheduleError("expression", f"not an RFC 5545 rule: {exc}")
-        at = rule.after(after.astimezone(tz))
-        while at is not None:
-            yield at
-            at = rule.after(at)
-    else:
-        raise ScheduleError("kind", f"unknown kind {kind}")
 
 
 def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
     if schedule.engine == Engine.PREFECT:  # Prefect's scheduler fires these: its own times
-        from orchestration import prefect_schedules
-
         tz = zone(schedule.timezone)  # our own words for what does not parse, then Prefect's
-        next(_iterator(schedule.kind, schedule.expression, tz, after, after), None)
+        next(occurrences(schedule.kind, schedule.expression, tz, after, after), None)
         return prefect_schedules.fire_times(schedule, after, count)
     tz = zone(schedule.timezone)
     start = schedule.start or schedule.created_at or timezone.now()
     after = max(after, start - timedelta(microseconds=1))
     times = []
-    for at in _iterator(schedule.kind, schedule.expression, tz, start, after):
+    for at in occurrences(schedule.kind, schedule.expression, tz, start, after):
         if schedule.end and at > schedule.end:
             break
         times.append(at)
@@ -97,8 +44,6 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime
 
 def check(schedule: Schedule) -> None:
     """Refuse what cannot be scheduled, naming the field (ScheduleError)."""
-    from orchestration.plan import run_parameters
-    from orchestration.validation import validate
 
     zone(schedule.timezone)
     if schedule.start and schedule.end and schedule.end <= schedule.start:
@@ -113,8 +58,6 @@ def check(schedule: Schedule) -> None:
         if issues:
             raise ScheduleError("parameters", str(issues[0]))
     if schedule.engine == Engine.PREFECT:
-        from orchestration import prefect_engine, prefect_schedules
-
         prefect_schedules.check(schedule)
         try:
             prefect_engine.check_available()
@@ -134,8 +77,6 @@ def refresh(schedule: Schedule, now: datetime | None = None) -> None:
 def tick(now: datetime | None = None) -> list[int]:
     """Fire every due schedule once; returns the runs started. Safe to call from many
     processes at once."""
-    from orchestration import runs
-
     now = now or timezone.now()
     started = []
     due_now = Schedule.objects.filter(active=True, engine=Engine.NATIVE, next_fire_at__lte=now)
@@ -188,26 +129,3 @@ def _between(schedule: Schedule, due: datetime, now: datetime) -> list[datetime]
         times.append(following[0])
         after = following[0]
     return times
-
-
-def loop(stop: threading.Event, tick_s: float = TICK_S) -> None:
-    """The scheduler loop of `manage.py run_scheduler` and of the web server's process."""
-    from django.conf import settings
-    from django.db import close_old_connections
-
-    next_reconcile = 0.0
-    while not stop.is_set():
-        try:
-            close_old_connections()
-            tick()
-        except Exception:  # a bad schedule must not stop the others
-            log.exception("scheduler tick failed")
-        if settings.PREFECT_API_URL and time.monotonic() >= next_reconcile:
-            next_reconcile = time.monotonic() + RECONCILE_S
-            try:  # Prefect runs whose flow died without saying so
-                from orchestration import prefect_engine
-
-                prefect_engine.reconcile()
-            except Exception as exc:
-                log.warning("could not compare runs with Prefect: %s", exc)
-        stop.wait(tick_s)

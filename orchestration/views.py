@@ -5,14 +5,14 @@ from django.shortcuts import redirect, render
 
 from canvas import permissions
 from canvas.models import Permission
+from canvas.validation import validate
 from orchestration import runs
+from orchestration.api import run_out, visible_run
 from orchestration.models import WorkflowRun
-from orchestration.validation import validate
 from robots.models import Robot
 
 
 def run_page(request, run_id: int):
-    from orchestration.api import run_out, visible_run
 
     run = visible_run(request.user, run_id)
     may_run = permissions.may(request.user, run.workflow, Permission.RUN)

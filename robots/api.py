@@ -1,11 +1,18 @@
-"""What the deck editor offers: Opentrons' own labware, pipettes, modules and slots."""
+"""What the deck editor offers (Opentrons' own labware, pipettes, modules and slots), and a
+workflow exported as an Opentrons protocol."""
 
+import re
 from functools import cache
 from typing import Literal
 
-from ninja import Router
+from django.http import HttpResponse
+from ninja import Router, Status
 
+from canvas import permissions
+from canvas.api import Refused
+from canvas.validation import validate
 from robots import definitions
+from robots.export import ExportError, export_protocol
 
 router = Router(tags=["opentrons"])
 
@@ -18,3 +25,25 @@ def _catalogue(robot: str) -> dict:
 @router.get("/opentrons/definitions")
 def opentrons_definitions(request, robot: Literal["OT-2", "Flex"] = "OT-2"):
     return _catalogue(robot)
+
+
+@router.get("/workflows/{int:workflow_id}/protocol.py", response={422: Refused}, tags=["opentrons"])
+def export_opentrons_protocol(request, workflow_id: int):
+    """The workflow as an Opentrons Python protocol (opens in the Opentrons App)."""
+    workflow = permissions.get_workflow(request.user, workflow_id)
+    report = validate(workflow.document)
+    if not report.valid:
+        return Status(
+            422,
+            {"detail": f"fix the workflow first: {report.issues[0]}", "errors": report.as_json()},
+        )
+    try:
+        text = export_protocol(
+            report.document, f"workflow {workflow.pk}, version {workflow.version}"
+        )
+    except ExportError as exc:
+        return Status(422, {"detail": str(exc), "errors": []})
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", workflow.name).strip("_").lower() or "protocol"
+    response = HttpResponse(text, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slug}.py"'
+    return response

@@ -9,7 +9,7 @@ class ControllerError(Exception):
     """The robot session could not begin; the run fails with this message."""
 
 
-def open_session(run, document, options: dict):
+def open_session(run, document):
     """The run's robot, or — with no robot chosen — a simulator of the workflow's robot type."""
     robot = run.robot
     try:

@@ -1,50 +1,8 @@
 """The `deck` of a workflow document: its shape, and checks against Opentrons' definitions."""
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from canvas import registry
+from canvas.document import Deck
 from robots import definitions as defs
-
-Id = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Labware(_Strict):
-    id: str = Id
-    load_name: str = Field(min_length=1, max_length=200)
-    slot: str = Field(min_length=1, max_length=8)
-
-
-class Pipette(_Strict):
-    id: str = Id
-    instrument: str = Field(min_length=1, max_length=100)
-    mount: str = Field(pattern=r"^(left|right)$")
-    tip_racks: list[str] = []
-
-
-class ModuleLabware(_Strict):
-    id: str = Id
-    load_name: str = Field(min_length=1, max_length=200)
-
-
-class Module(_Strict):
-    id: str = Id
-    model: str = Field(min_length=1, max_length=100)
-    slot: str = Field(min_length=1, max_length=8)
-    labware: ModuleLabware | None = None
-
-
-class Trash(_Strict):
-    slot: str = Field(min_length=1, max_length=8)
-
-
-class Deck(_Strict):
-    labware: list[Labware] = []
-    pipettes: list[Pipette] = []
-    modules: list[Module] = []
-    trash: Trash | None = None
 
 
 class DeckInfo:
@@ -71,6 +29,18 @@ class DeckInfo:
     def module_def(self, module_id: str) -> defs.ModuleDef | None:
         m = self.modules.get(module_id)
         return defs.module(m.model) if m else None
+
+
+def check_document(document, nodes) -> list[tuple[str, str]]:
+    """The robot and deck of a document (one of SDL_DOCUMENT_CHECKS): (path, message)."""
+    robot = document.robot
+    if robot is None:
+        return []
+    errors = check_robot(robot.type, robot.api_level)
+    if document.deck:
+        needs_trash = any(registry.get(n.type).drops_tips(n.params) for n in nodes)
+        errors += check_deck(document.deck, robot.type, needs_trash)
+    return errors
 
 
 def check_robot(robot_type: str, api_level: str) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """Export a workflow as an Opentrons Python protocol that opens in the Opentrons App.
 
-The node → Protocol API translation is the one the simulator runs (robots.operations): here
-it is played against recorders that write each call as a line of Python instead of moving
+The node → Protocol API translation is the one the simulator runs (each node type's
+`protocol`): here it is played against recorders that write each call as a line of Python instead of moving
 anything, so the protocol does exactly what a node-by-node run does.
 """
 
@@ -10,10 +10,9 @@ import keyword
 import re
 from datetime import date
 
-from orchestration import references
-from orchestration.document import Document
+from canvas import references, registry
+from canvas.document import Document
 from robots import definitions as defs
-from robots.operations import OPERATIONS
 
 # Runtime parameters arrived in Protocol API 2.18.
 RUNTIME_PARAMETERS_LEVEL = (2, 18)
@@ -67,7 +66,7 @@ def identifier(name: str, taken: set[str]) -> str:
 
 
 class _Session:
-    """What robots.operations expects of a session, made of recorders."""
+    """What node types' `protocol` expects of a session, made of recorders."""
 
     def __init__(self, lines: list[str]):
         self.context = Recorder("protocol", lines)
@@ -199,8 +198,6 @@ def _order(document: Document) -> list[str]:
 
 
 def _export_node(node, document, session, param_code, body):
-    from orchestration import registry
-
     node_type = registry.get(node.type)
     for path, leaf in references.walk(node.params):
         ref = references.parse(leaf)
@@ -218,16 +215,10 @@ def _export_node(node, document, session, param_code, body):
             update[key] = param_code[ref.param]
     params = params.model_copy(update=update)
 
-    if node.type in OPERATIONS:
-        OPERATIONS[node.type](session, params)
-    elif node.type == "control.delay":
-        body.append(f"protocol.delay(seconds={params.seconds!r})")
-    elif node.type == "control.pause":
-        body.append(f"protocol.pause({params.message!r})")
-    elif node.type in ("control.comment", "control.log"):
-        text = params.text if node.type == "control.comment" else str(params.message)
-        body.append(f"protocol.comment({text!r})")
-    elif node.type == "control.start":
-        body.append("pass")
-    else:
+    before = len(body)
+    try:
+        node_type.protocol(session, params)
+    except registry.NoProtocol:
         raise ExportError(f"node {node.id} ({node.type}) has no Opentrons protocol equivalent")
+    if len(body) == before:
+        body.append("pass")

@@ -12,7 +12,7 @@ import time
 import httpx
 from django.conf import settings
 
-from orchestration.registry import NodeError
+from canvas.registry import NodeError
 from robots import definitions as defs
 from robots.simulator import SimulatorSession
 
@@ -181,7 +181,7 @@ class HttpSession:
                 self.ids[shadow_id] = robot_id
         return sent
 
-    def execute(self, node_type: str, params, context=None) -> dict:
+    def execute(self, node_type, params, context=None) -> dict:
         output = self.shadow.execute(node_type, params, context)  # refuses before motion
         self.last_commands = []
         try:

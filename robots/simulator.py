@@ -10,7 +10,7 @@ import logging
 import threading
 from contextlib import ExitStack
 
-from orchestration.registry import NodeError
+from canvas.registry import NodeError
 
 log = logging.getLogger(__name__)
 _create_lock = threading.Lock()
@@ -129,12 +129,11 @@ class SimulatorSession:
 
     # --- the controller interface -------------------------------------------------------------
 
-    def execute(self, node_type: str, params, context=None) -> dict:
-        from robots.operations import OPERATIONS
-
+    def execute(self, node_type, params, context=None) -> dict:
+        """Run a node type's Protocol API calls; its outputs, read from the commands."""
         start = len(self._engine_commands())
         try:
-            OPERATIONS[node_type](self, params)
+            node_type.protocol(self, params)
         except NodeError:
             raise
         except Exception as exc:
@@ -142,7 +141,7 @@ class SimulatorSession:
         finally:
             self.raw_commands = self._commands_since(start)
             self.last_commands = [self.readable(c) for c in self.raw_commands]
-        return summarize(node_type, self, params, self.raw_commands)
+        return node_type.read_outputs(params, self.raw_commands, self)
 
     def stop(self):
         """Nothing moves in a simulation; the engine simply starts no further command."""
@@ -151,57 +150,3 @@ class SimulatorSession:
         stack, self._stack = getattr(self, "_stack", None), None
         if stack is not None:
             stack.close()
-
-
-def summarize(node_type: str, session, params, commands: list[dict]) -> dict:
-    """Outputs later nodes can reference, counted from the commands that ran."""
-    done = [c for c in commands if c.get("status") == "succeeded"]
-
-    def count(kind):
-        return sum(1 for c in done if c["commandType"] == kind)
-
-    def volume(kind):
-        return round(
-            sum(c["params"].get("volume") or 0 for c in done if c["commandType"] == kind), 3
-        )
-
-    short = node_type.removeprefix("opentrons.")
-    if short in ("transfer", "distribute", "consolidate"):
-        # From the parameters: mixing aspirates and dispenses too, and big volumes split.
-        pairs = max(len(params.source.names()), len(params.dest.names()))
-        return {
-            "volume": round(params.volume * pairs, 3),
-            "transfers": pairs,
-            "tips_used": count("pickUpTip"),
-        }
-    if short == "aspirate":
-        return {"volume": volume("aspirate"), "current_volume": _current(session, params)}
-    if short == "dispense":
-        return {"volume": volume("dispense"), "current_volume": _current(session, params)}
-    if short == "mix":
-        return {"volume": volume("aspirate")}
-    if short == "air_gap":
-        return {"volume": volume("aspirate") or params.volume}
-    if short == "pick_up_tip":
-        tip = next(
-            (c["params"].get("wellName") for c in done if c["commandType"] == "pickUpTip"), None
-        )
-        return {"tip": tip}
-    if short == "drop_tip":
-        return {"tips_dropped": 1}
-    if short == "return_tip":
-        return {"tips_returned": 1}
-    if short in ("temperature.set", "heater_shaker.set_temperature"):
-        return {"temperature": params.celsius}
-    if short == "heater_shaker.shake":
-        return {"rpm": params.rpm}
-    if short == "thermocycler.run_profile":
-        return {"cycles": params.repetitions}
-    if short == "move_labware":
-        return {"location": params.new_location}
-    return {}
-
-
-def _current(session, params) -> float | None:
-    pipette = session.pipettes.get(params.pipette) if hasattr(session, "pipettes") else None
-    return round(pipette.current_volume, 3) if pipette is not None else None

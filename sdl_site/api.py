@@ -1,14 +1,17 @@
 """The HTTP API: one NinjaAPI, session (with CSRF) or personal-token auth. JSON bodies are
-read (and refused when too large or too deep) by sdl_site.jsonbody.ApiJsonBody."""
+read (and refused when too large or too deep) by canvas.jsonbody.ApiJsonBody."""
 
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
+from canvas.api import router as canvas_router
+from canvas.jsonbody import read_json
 from canvas.models import ApiToken
 from canvas.permissions import Forbidden
-from sdl_site.jsonbody import read_json
+from orchestration.api import router as orchestration_router
+from robots.api import router as robots_router
 
 
 class BearerToken(HttpBearer):
@@ -21,7 +24,7 @@ class BearerToken(HttpBearer):
 
 class SafeParser(Parser):
     def parse_body(self, request):
-        if hasattr(request, "json_body"):  # read by sdl_site.jsonbody.ApiJsonBody
+        if hasattr(request, "json_body"):  # read by canvas.jsonbody.ApiJsonBody
             return request.json_body
         return read_json(request.body)
 
@@ -47,14 +50,6 @@ def not_found(request, exc):
     return api.create_response(request, {"detail": str(exc) or "not found"}, status=404)
 
 
-def register_routers():
-    from canvas.api import router as canvas_router
-    from orchestration.api import router as orchestration_router
-    from robots.api import router as robots_router
-
-    api.add_router("", canvas_router)
-    api.add_router("", orchestration_router)
-    api.add_router("", robots_router)
-
-
-register_routers()
+api.add_router("", canvas_router)
+api.add_router("", orchestration_router)
+api.add_router("", robots_router)

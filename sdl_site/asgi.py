@@ -1,6 +1,6 @@
-"""HTTP through Django, websockets through Channels (run by daphne)."""
+"""HTTP through Django, websockets through Channels (run by daphne). Importing this starts
+nothing: `manage.py serve` recovers runs and starts the supervisor."""
 
-import logging
 import os
 
 from django.core.asgi import get_asgi_application
@@ -14,34 +14,6 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from orchestration.routing import websocket_urlpatterns  # noqa: E402
 
-
-def _recover():
-    """Runs left unfinished by a server that died are marked interrupted, never resumed."""
-    from orchestration.runs import recover_interrupted_runs
-
-    try:
-        recover_interrupted_runs()
-    except Exception:  # a database that is not migrated yet must not stop the server
-        logging.getLogger(__name__).exception("could not check for interrupted runs")
-
-
-def _scheduler():
-    """Schedules fire from the serving process too, so `make run` needs nothing more."""
-    import threading
-
-    from django.conf import settings
-
-    from orchestration import schedules
-
-    if settings.SDL_SCHEDULER_IN_SERVER:
-        stop = threading.Event()
-        threading.Thread(
-            target=schedules.loop, args=(stop,), name="sdl-scheduler", daemon=True
-        ).start()
-
-
-_recover()
-_scheduler()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

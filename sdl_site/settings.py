@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sdl_site.middleware.LoginRequired",
-    "sdl_site.jsonbody.ApiJsonBody",
+    "canvas.jsonbody.ApiJsonBody",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -165,6 +165,16 @@ SDL_PYTHON_CALLABLES = envlist(
     "SDL_PYTHON_CALLABLES", "orchestration.examples.add,orchestration.examples.mean"
 )
 # The largest document (bytes) and JSON nesting the API accepts.
+# Where the node types are declared (canvas.registry finds every NodeType class in them), and
+# the checks of a whole document that belong to the apps above canvas (robot, deck).
+SDL_NODE_TYPE_MODULES = [
+    "orchestration.nodes.control",
+    "robots.nodes.liquid_handling",
+    "robots.nodes.modules",
+    "orchestration.nodes.integration",
+    "orchestration.nodes.data",
+]
+SDL_DOCUMENT_CHECKS = ["robots.deck.check_document"]
 SDL_MAX_DOCUMENT_BYTES = envint("SDL_MAX_DOCUMENT_BYTES", 2 * 1024 * 1024)
 SDL_MAX_JSON_DEPTH = envint("SDL_MAX_JSON_DEPTH", 32)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SDL_MAX_DOCUMENT_BYTES + 1024

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from orchestration.registry import NodeType, Params
+from canvas.registry import NodeType, Params
 
 
 class Start(NodeType):
@@ -15,6 +15,9 @@ class Start(NodeType):
 
     def execute(self, context, params):
         return {}
+
+    def protocol(self, session, params):
+        """Nothing: a protocol begins by itself."""
 
 
 class DelayParams(Params):
@@ -27,7 +30,11 @@ class Delay(NodeType):
     category = "control"
     description = "Waits; a cancelled run stops waiting at once."
     Params = DelayParams
+    summary = "{seconds} s"
     outputs = {"seconds": "the time waited, in seconds"}
+
+    def protocol(self, session, params):
+        session.context.delay(seconds=params.seconds)
 
     def execute(self, context, params):
         context.sleep(params.seconds)
@@ -44,7 +51,11 @@ class Pause(NodeType):
     category = "control"
     description = "Waits until a person clicks Continue (or the run is cancelled)."
     Params = PauseParams
+    summary = "{message}"
     outputs = {"continued_by": "who continued the run"}
+
+    def protocol(self, session, params):
+        session.context.pause(params.message)
 
     def execute(self, context, params):
         return {"continued_by": context.wait_for_continue(params.message)}
@@ -60,9 +71,13 @@ class Comment(NodeType):
     category = "control"
     description = "A note on the canvas; does nothing when run."
     Params = CommentParams
+    summary = "{text}"
 
     def execute(self, context, params):
         return {}
+
+    def protocol(self, session, params):
+        session.context.comment(params.text)
 
 
 class LogParams(Params):
@@ -76,7 +91,11 @@ class Log(NodeType):
     category = "control"
     description = "Writes a line to the run's log."
     Params = LogParams
+    summary = "{message}"
     outputs = {"message": "the line written"}
+
+    def protocol(self, session, params):
+        session.context.comment(str(params.message))
 
     def execute(self, context, params):
         message = str(params.message)

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field
 
-from orchestration.registry import NodeType, Params
+from canvas.registry import NodeType, Params
 
 
 class RecordParams(Params):
@@ -19,6 +19,7 @@ class Record(NodeType):
     category = "data"
     description = "Stores named values as the run's measured data and outputs them."
     Params = RecordParams
+    summary = "{values}"
 
     def output_keys(self, params):
         values = params.get("values")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from pydantic import AnyHttpUrl, Field
 
-from orchestration.registry import NodeError, NodeType, Params
+from canvas.registry import NodeError, NodeType, Params
 
 
 class HttpParams(Params):
@@ -25,6 +25,7 @@ class HttpRequest(NodeType):
     category = "integration"
     description = "Calls an HTTP service (an instrument, a LIMS); fails on an unexpected status."
     Params = HttpParams
+    summary = "{method} {url}"
     outputs = {"status": "the HTTP status", "json": "the JSON answer (or null)"}
 
     def execute(self, context, params):
@@ -67,9 +68,10 @@ class PythonCall(NodeType):
     category = "integration"
     description = "Calls a function that this installation registered (SDL_PYTHON_CALLABLES)."
     Params = PythonCallParams
+    summary = "{function}"
     outputs = {"result": "what the function returned"}
 
-    def check(self, params, deck):
+    def check(self, params, document):
         if params.function not in settings.SDL_PYTHON_CALLABLES:
             allowed = ", ".join(settings.SDL_PYTHON_CALLABLES) or "none"
             return [

@@ -7,8 +7,7 @@ from django.contrib.auth import get_user_model
 
 from canvas.models import Workflow
 from orchestration import runs
-from orchestration.models import WorkflowRun
-from orchestration.states import RUN_TERMINAL
+from orchestration.models import RUN_TERMINAL, WorkflowRun
 
 
 def figure(name, value, unit):

@@ -1,8 +1,7 @@
 import time
 
 from orchestration import runs
-from orchestration.models import WorkflowRun
-from orchestration.states import RUN_TERMINAL
+from orchestration.models import RUN_TERMINAL, WorkflowRun
 from tests.factories import make_workflow
 
 

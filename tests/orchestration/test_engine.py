@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from orchestration import runs, states
+from orchestration import runs, transitions
 from orchestration.models import NodeState, RunState
 from tests.factories import demo, document, make_workflow
 from tests.helpers import CALLABLES
@@ -209,10 +209,10 @@ def test_a_pause_waits_until_someone_continues(owner, engine_name):
 
 def test_two_workers_can_never_both_start_a_node_and_a_finished_run_never_changes(owner):
     run = run_document(owner, "native", document())
-    with pytest.raises(states.IllegalTransition):
-        states.move_node(run.pk, "a", NodeState.RUNNING)
-    with pytest.raises(states.IllegalTransition):
-        states.move_run(run.pk, RunState.RUNNING)
+    with pytest.raises(transitions.IllegalTransition):
+        transitions.move_node(run.pk, "a", NodeState.RUNNING)
+    with pytest.raises(transitions.IllegalTransition):
+        transitions.move_run(run.pk, RunState.RUNNING)
     run2 = runs.create_run(make_workflow(owner), user=owner, start=False)
     outcomes = []
     barrier = threading.Barrier(4)
@@ -220,9 +220,9 @@ def test_two_workers_can_never_both_start_a_node_and_a_finished_run_never_change
     def start():
         barrier.wait()
         try:
-            states.move_node(run2.pk, "a", NodeState.RUNNING)
+            transitions.move_node(run2.pk, "a", NodeState.RUNNING)
             outcomes.append("started")
-        except states.IllegalTransition:
+        except transitions.IllegalTransition:
             outcomes.append("refused")
         finally:
             from django.db import connection

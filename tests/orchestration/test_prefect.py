@@ -19,6 +19,7 @@ from channels.layers import channel_layers
 from django.core.management import call_command
 
 from orchestration import prefect_engine, runs
+from orchestration.hosts import process_alive
 from orchestration.models import RunState, WorkflowRun
 from tests.factories import ROOT, demo, document, make_robot, make_workflow
 from tests.orchestration.runhelpers import nodes, wait_for
@@ -185,7 +186,7 @@ def test_a_killed_worker_leaves_the_run_interrupted(owner, prefect, settings, wh
     os.kill(run.pid, signal.SIGKILL)  # … and the flow's process with it
     doomed.wait(10)
     deadline = time.monotonic() + 10
-    while runs.process_alive(run.pid) and time.monotonic() < deadline:
+    while process_alive(run.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if where == "another machine":  # no pid to look at: a heartbeat that stopped a while ago
         WorkflowRun.objects.filter(pk=run.pk).update(

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from orchestration.validation import validate
+from canvas.validation import validate
 from tests.factories import SHARED_EXAMPLES, demo, document
 
 

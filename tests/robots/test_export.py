@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from orchestration.document import Document
+from canvas.document import Document
 from robots.export import ExportError, export_protocol
 from tests.factories import SHARED_EXAMPLES, demo, make_workflow
 from tests.orchestration.runhelpers import run_document

@@ -3,15 +3,18 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from orchestration import schedules
+from orchestration import supervisor
 
 
 class Command(BaseCommand):
-    help = "Fire due schedules (every second) until stopped. Safe beside other schedulers."
+    help = (
+        "Fire due schedules (every second) and keep Prefect runs in step until stopped. "
+        "Safe beside other schedulers."
+    )
 
     def handle(self, **options):
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         self.stdout.write("scheduler running; Ctrl+C stops it")
-        schedules.loop(stop)
+        supervisor.loop(stop)

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from canvas.models import Workflow
-from orchestration import engine, events, runs
-from orchestration.models import NodeState, RunEvent, RunState, WorkflowRun
-from orchestration.states import RUN_TERMINAL
+from orchestration import events, runs
+from orchestration.execution.run import active
+from orchestration.models import RUN_TERMINAL, NodeState, RunEvent, RunState, WorkflowRun
 from robots.models import Robot
 
 CLI_USER = "cli"
@@ -117,7 +117,7 @@ class Command(BaseCommand):
                 self.stdout.write(self.describe(event))
                 seq = event.seq
             state = WorkflowRun.objects.filter(pk=run.pk).values_list("state", flat=True).get()
-            if state in RUN_TERMINAL and not new and run.pk not in engine.ACTIVE:
+            if state in RUN_TERMINAL and not new and active(run.pk) is None:
                 break
             time.sleep(0.05)
         self.summary(WorkflowRun.objects.get(pk=run.pk))

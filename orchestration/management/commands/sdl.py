@@ -3,7 +3,6 @@
 import os
 import shutil
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -13,9 +12,14 @@ from django.utils import timezone
 from orchestration import prefect_engine, runs, schedules
 from orchestration.management.commands.run_workflow import Command as RunWorkflow
 from orchestration.management.commands.run_workflow import parse_param
-from orchestration.models import Engine, NodeState, Schedule, ScheduleKind, WorkflowRun
+from orchestration.models import (
+    Engine,
+    NodeState,
+    Schedule,
+    ScheduleKind,
+    WorkflowRun,
+)
 from orchestration.plan import compile_plan
-from orchestration.states import RUN_TERMINAL
 
 
 class Command(BaseCommand):
@@ -184,7 +188,10 @@ class Command(BaseCommand):
                 target, engine_name=engine, parameters=parameters, trigger=f"compare ({engine})"
             )
             self.stdout.write(f"{engine}: run {run.pk} …")
-            results[engine] = _wait(run.pk)
+            try:
+                results[engine] = runs.wait(run.pk)
+            except runs.StillRunning as exc:
+                raise CommandError(str(exc))
         plan = compile_plan(results["native"].version.document, results["native"].parameters)
         figures = {engine: _figures(run, plan) for engine, run in results.items()}
         head = ["", *Engine.values]
@@ -216,16 +223,6 @@ class Command(BaseCommand):
 
 def _seconds(start, end) -> str:
     return f"{(end - start).total_seconds():.3f}" if start and end else ""
-
-
-def _wait(run_id: int, timeout: float = 600) -> WorkflowRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = WorkflowRun.objects.get(pk=run_id)
-        if run.state in RUN_TERMINAL:
-            return run
-        time.sleep(0.1)
-    raise CommandError(f"run {run_id} did not end within {timeout:g} s")
 
 
 def _figures(run: WorkflowRun, plan) -> dict:

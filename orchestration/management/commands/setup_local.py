@@ -3,15 +3,15 @@
 import json
 import os
 import secrets
-from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from canvas.models import Workflow
 from robots.models import Robot
 
-DEMOS = Path(__file__).resolve().parents[2] / "demo"
+DEMOS = settings.BASE_DIR / "canvas" / "demo"
 
 
 class Command(BaseCommand):

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from orchestration import events
 from orchestration.models import (
+    NODE_TERMINAL,
+    RUN_TERMINAL,
     NodeRun,
     NodeState,
     RobotLock,
@@ -19,9 +21,6 @@ from orchestration.models import (
     RunState,
     WorkflowRun,
 )
-
-RUN_TERMINAL = {RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED, RunState.INTERRUPTED}
-NODE_TERMINAL = {NodeState.COMPLETED, NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED}
 
 # target state → the states it may be entered from
 RUN_FROM = {
@@ -178,3 +177,20 @@ def record(run_id: int, type_: str, node_id: str = "", **data) -> RunEvent:
     """An event that is not a state change (e.g. robot commands of a node)."""
     with transaction.atomic():
         return _append_event(run_id, type_, node_id=node_id, data=data)
+
+
+def end_abandoned(run_id: int, to: RunState, why: str) -> bool:
+    """End a run that whatever executed it can no longer end (its process died, or Prefect
+    stopped its flow): open nodes cancelled with `why`, then the run. False when it had
+    already ended."""
+    open_nodes = [NodeState.PENDING, NodeState.RUNNING, NodeState.RETRYING]
+    try:
+        with transaction.atomic():
+            for node_id in NodeRun.objects.filter(run_id=run_id, state__in=open_nodes).values_list(
+                "node_id", flat=True
+            ):
+                move_node(run_id, node_id, NodeState.CANCELLED, error=why)
+            move_run(run_id, to, error=why)
+    except IllegalTransition:
+        return False
+    return True

@@ -8,11 +8,13 @@ import time
 
 from django.db import IntegrityError, transaction
 
-from orchestration import states
-from orchestration.models import RobotLock, RunState, WorkflowRun
-from orchestration.states import RUN_TERMINAL
+from orchestration import transitions
+from orchestration.models import RUN_TERMINAL, RobotLock, RunState, WorkflowRun
+from robots.controller import ControllerError, open_session
 
 LOCK_POLL_S = 0.25
+
+__all__ = ["ControllerError", "acquire", "busy_message", "close", "holder", "open", "release"]
 
 
 def holder(robot_id: int) -> WorkflowRun | None:
@@ -40,7 +42,7 @@ def release(run_id: int) -> None:
     RobotLock.objects.filter(run_id=run_id).delete()
 
 
-def acquire(executor, run) -> bool:
+def acquire(run) -> bool:
     """Wait (in `queued`) until the run's robot is free. False when the run must not start."""
     if run.robot_id is None:
         return True
@@ -50,42 +52,33 @@ def acquire(executor, run) -> bool:
         if current is None:
             continue
         if run.options.get("no_wait"):
-            states.move_run(run.pk, RunState.FAILED, error=busy_message(run.robot, current))
+            transitions.move_run(run.pk, RunState.FAILED, error=busy_message(run.robot, current))
             return False
         if not said:
-            states.log(run.pk, "", f"waiting: {busy_message(run.robot, current)}", "warning")
+            transitions.log(run.pk, "", f"waiting: {busy_message(run.robot, current)}", "warning")
             said = True
         fresh = WorkflowRun.objects.filter(pk=run.pk).values("cancel_requested", "state").get()
         if fresh["state"] != RunState.QUEUED:
             return False
         if fresh["cancel_requested"]:
-            states.move_run(run.pk, RunState.CANCELLED, error="cancelled while waiting for robot")
+            transitions.move_run(
+                run.pk, RunState.CANCELLED, error="cancelled while waiting for robot"
+            )
             return False
         time.sleep(LOCK_POLL_S)
     return True
 
 
-def begin(executor, run) -> bool:
-    """Open the robot session when the plan has robot steps; False (run failed) if it cannot."""
-    if not any(step.uses_robot for step in executor.plan.steps.values()):
-        return True
-    from robots.controller import ControllerError, open_session
-
-    try:
-        executor._robot = open_session(run, executor.plan.document, executor.options)
-    except ControllerError as exc:
-        states.move_run(run.pk, RunState.FAILED, error=str(exc))
-        return False
-    if executor._robot.simulated and not executor.options.get("real_time_delays"):
-        executor.options["skip_delays"] = True  # a dry run does not wait out delays
-    states.log(run.pk, "", f"robot session open: {executor._robot.label}")
-    return True
+def open(run, document):  # noqa: A001  (the module is used as `robot.open`)
+    """The run's robot session: its robot, or a simulator of the workflow's robot type.
+    ControllerError when it cannot begin."""
+    return open_session(run, document)
 
 
-def end(executor) -> None:
-    session, executor._robot = executor._robot, None
+def close(session, run_id: int, cancelled: bool) -> None:
+    """End the session (stopping the robot after a cancel) and release the lock."""
     try:
         if session is not None:
-            session.end(cancelled=executor.signals.cancel.is_set())
+            session.end(cancelled=cancelled)
     finally:
-        release(executor.run_id)
+        release(run_id)

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from canvas.models import Workflow
-from orchestration.validation import validate
+from canvas.validation import validate
 from robots.export import ExportError, export_protocol
 
 

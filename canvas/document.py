@@ -8,14 +8,53 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from robots.deck import Deck
-
 SCHEMA = "sdl-workflow/1"
 NODE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# --- the deck: what stands on the robot (checked against Opentrons' definitions by robots)
+
+Id = Field(pattern=NODE_ID)
+
+
+class Labware(_Strict):
+    id: str = Id
+    load_name: str = Field(min_length=1, max_length=200)
+    slot: str = Field(min_length=1, max_length=8)
+
+
+class Pipette(_Strict):
+    id: str = Id
+    instrument: str = Field(min_length=1, max_length=100)
+    mount: str = Field(pattern=r"^(left|right)$")
+    tip_racks: list[str] = []
+
+
+class ModuleLabware(_Strict):
+    id: str = Id
+    load_name: str = Field(min_length=1, max_length=200)
+
+
+class Module(_Strict):
+    id: str = Id
+    model: str = Field(min_length=1, max_length=100)
+    slot: str = Field(min_length=1, max_length=8)
+    labware: ModuleLabware | None = None
+
+
+class Trash(_Strict):
+    slot: str = Field(min_length=1, max_length=8)
+
+
+class Deck(_Strict):
+    labware: list[Labware] = []
+    pipettes: list[Pipette] = []
+    modules: list[Module] = []
+    trash: Trash | None = None
 
 
 class Robot(_Strict):

@@ -8,14 +8,15 @@ pipette cannot hold; saved, but the workflow cannot run). Nothing in the documen
 import graphlib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from pydantic import ValidationError
 
-from orchestration import references, registry
-from orchestration.document import Document, Edge, Header, Node
-from robots.deck import DeckInfo, check_deck, check_robot
-from robots.nodes import drops_tips
+from canvas import references, registry
+from canvas.document import Document, Edge, Header, Node
 
 _SKIPPED = object()
 
@@ -90,6 +91,12 @@ def _pydantic_issues(prefix: str, exc: ValidationError, raw: Any, fatal=True, sk
             )
         )
     return issues
+
+
+@cache
+def document_checks() -> list:
+    """The checks of settings.SDL_DOCUMENT_CHECKS: `check(header, nodes)` → [(path, message)]."""
+    return [import_string(path) for path in settings.SDL_DOCUMENT_CHECKS]
 
 
 def validate(raw: Any) -> Report:
@@ -182,44 +189,57 @@ class _Validator:
                 self.edges.append((i, edge))
 
     def check_graph(self):
+        """Refuse a cycle; otherwise know every node's ancestors, once, as a bitset per node
+        (so checking a reference is one AND, and validation stays linear in references)."""
         self.parents: dict[str, set[str]] = defaultdict(set)
         for _, edge in self.edges:
             self.parents[edge.target].add(edge.source)
-        sorter = graphlib.TopologicalSorter({n: self.parents[n] for n in self.nodes})
+        self.bit = {node_id: 1 << i for i, node_id in enumerate(self.nodes)}
+        self.upstream: dict[str, int] | None = {}
         try:
-            sorter.prepare()
+            graph = {n: self.parents[n] for n in self.nodes}
+            order = list(graphlib.TopologicalSorter(graph).static_order())
         except graphlib.CycleError as exc:
             cycle = list(reversed(exc.args[1]))
             self.add("edges", f"the cycle {' → '.join(cycle)}: a workflow cannot loop back")
+            self.upstream = None
+            return
+        for node_id in order:
+            bits = 0
+            for parent in self.parents[node_id]:
+                bits |= self.upstream[parent] | self.bit[parent]
+            self.upstream[node_id] = bits
 
-    def ancestors(self, node_id: str) -> set[str]:
-        seen, stack = set(), list(self.parents[node_id])
+    def is_upstream(self, ancestor: str, node_id: str) -> bool:
+        if ancestor not in self.bit or ancestor == node_id:
+            return False
+        if self.upstream is not None:
+            return bool(self.upstream[node_id] & self.bit[ancestor])
+        seen, stack = set(), list(self.parents[node_id])  # a cycle: walk (reported anyway)
         while stack:
             current = stack.pop()
+            if current == ancestor:
+                return True
             if current not in seen:
                 seen.add(current)
                 stack.extend(self.parents[current])
-        seen.discard(node_id)
-        return seen
+        return False
 
     def check_robot_and_deck(self):
         robot, deck = self.header.robot, self.header.deck
-        robot_nodes = [n.id for n in self.nodes.values() if registry.get(n.type).uses_robot]
         if robot is None:
+            robot_nodes = [n.id for n in self.nodes.values() if registry.get(n.type).uses_robot]
             if robot_nodes:
                 self.add("robot", f"robot is required: node {robot_nodes[0]} is an Opentrons step")
             elif deck and (deck.labware or deck.pipettes or deck.modules):
                 self.add("robot", "a deck needs a robot type (OT-2 or Flex)")
             return
-        for path, message in check_robot(robot.type, robot.api_level):
-            self.add(path, message)
-        if deck:
-            needs_trash = any(drops_tips(n.type, n.params) for n in self.nodes.values())
-            for path, message in check_deck(deck, robot.type, needs_trash):
+        nodes = list(self.nodes.values())
+        for check in document_checks():
+            for path, message in check(self.header, nodes):
                 self.add(path, message)
 
     def check_node_params(self):
-        deck = DeckInfo(self.header.deck, self.header.robot.type if self.header.robot else None)
         declared = self.header.parameters
         for node in self.nodes.values():
             path = f"nodes[{node.id}].params"
@@ -232,7 +252,7 @@ class _Validator:
                 self.issues += _pydantic_issues(path, exc, node.params, None, skipped)
                 continue
             if not skipped and (not node_type.uses_robot or self.header.robot):
-                for field_path, message in node_type.check(params, deck):
+                for field_path, message in node_type.check(params, self.header):
                     self.add(f"{path}.{field_path}", message)
 
     def substitute(self, node, value, loc, declared, skipped, path):
@@ -272,7 +292,7 @@ class _Validator:
                     "which is not a declared parameter",
                 )
             return
-        if ref.node not in self.ancestors(node_id):
+        if not self.is_upstream(ref.node, node_id):
             self.add(
                 where,
                 f"node {node_id}: reference to nodes.{ref.node}, "

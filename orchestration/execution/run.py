@@ -1,0 +1,249 @@
+"""One run executing in this process: prepared, signalled by people, recorded and finished.
+
+Whatever runs the nodes (the native engine's thread pool, or Prefect tasks) reports through
+`post`; one thread applies the reports with `record`, so every state change, log line and
+output reaches the database (and the browsers) in the order it happened.
+"""
+
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from canvas.registry import NodeError
+from orchestration import transitions
+from orchestration.execution import robot
+from orchestration.execution.attempt import Outcome, attempt
+from orchestration.execution.decide import decide
+from orchestration.execution.messages import (
+    CommandsSent,
+    Logged,
+    Message,
+    NodeEnded,
+    NodeMoved,
+    Paused,
+)
+from orchestration.hosts import HOST
+from orchestration.models import NodeRun, NodeState, RunState, WorkflowRun
+from orchestration.plan import InvalidWorkflow, Plan, Step, compile_plan
+
+log = logging.getLogger(__name__)
+SIGNAL_POLL_S = 0.2
+
+# Runs executing in this process, so the API can signal them without waiting for a poll.
+ACTIVE: dict[int, "Execution"] = {}
+
+
+def signal_cancel(run_id: int) -> None:
+    """Tell a run executing in this process at once (others notice within a poll)."""
+    execution = ACTIVE.get(run_id)
+    if execution is not None:
+        execution.signals.cancel.set()
+
+
+def active(run_id: int) -> "Execution | None":
+    return ACTIVE.get(run_id)
+
+
+@dataclass
+class Signals:
+    """What people ask of a run, shared by the recording thread and node threads."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    resumed: threading.Event = field(default_factory=threading.Event)
+    continued_by: str = ""
+
+
+class Execution:
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.signals = Signals()
+        self.inbox: queue.Queue = queue.Queue()
+        self.plan: Plan | None = None
+        self.options: dict = {}
+        self.outputs: dict[str, dict] = {}
+        self.final: dict[str, NodeState] = {}
+        self.disabled: set[str] = set()
+        self.failed: str | None = None  # the first node that failed
+        self.paused = False
+        self.robot_lock = threading.Lock()
+        self._robot = None
+
+    # --- before the first node ---------------------------------------------------------------
+
+    def prepare(self) -> bool:
+        """Load and compile the run, wait for its robot, move it to running and open the robot
+        session. False when it must not go on (already ended here, or refused)."""
+        ACTIVE[self.run_id] = self
+        close_old_connections()
+        run = WorkflowRun.objects.select_related("version", "robot").get(pk=self.run_id)
+        self.options = run.options or {}
+        if run.state != RunState.QUEUED:
+            return False  # cancelled or taken before we got here
+        try:
+            self.plan = compile_plan(run.version.document, run.parameters)
+        except InvalidWorkflow as exc:
+            transitions.move_run(self.run_id, RunState.FAILED, error=f"invalid workflow: {exc}")
+            return False
+        WorkflowRun.objects.filter(pk=self.run_id).update(host=HOST, pid=os.getpid())
+        if not robot.acquire(run):
+            return False
+        try:
+            transitions.move_run(self.run_id, RunState.RUNNING)
+        except transitions.IllegalTransition:
+            return False
+        self._carry_over()
+        return self._open_robot(run)
+
+    def _carry_over(self):
+        """Resume-from: completed nodes of an earlier run count as done, outputs included."""
+        for node_id, output in (self.options.get("carried") or {}).items():
+            if node_id in self.plan.steps:
+                transitions.move_node(self.run_id, node_id, NodeState.COMPLETED, output=output)
+                self.outputs[node_id] = output
+                self.final[node_id] = NodeState.COMPLETED
+
+    def _open_robot(self, run) -> bool:
+        if not any(step.uses_robot for step in self.plan.steps.values()):
+            return True
+        try:
+            self._robot = robot.open(run, self.plan.document)
+        except robot.ControllerError as exc:
+            transitions.move_run(self.run_id, RunState.FAILED, error=str(exc))
+            return False
+        if self._robot.simulated and not self.options.get("real_time_delays"):
+            self.options["skip_delays"] = True  # a dry run does not wait out delays
+        transitions.log(self.run_id, "", f"robot session open: {self._robot.label}")
+        return True
+
+    # --- what node threads use ---------------------------------------------------------------
+
+    def post(self, message: Message) -> None:
+        self.inbox.put(message)
+
+    def robot_session(self):
+        if self._robot is None:
+            raise NodeError("this run has no robot session", retryable=False)
+        return self._robot
+
+    def decide(self, step: Step):
+        """(RUN, "") or the state the node ends in without running; see execution.decide."""
+        if step.disabled:
+            self.disabled.add(step.id)
+        plan = self.plan
+        return decide(
+            step, plan.incoming[step.id], self.final, self.disabled, plan.parameters, self.outputs
+        )
+
+    def attempt(self, step: Step, number: int) -> Outcome:
+        return attempt(self, step, number)
+
+    def ended(self, node_id: str, state: NodeState) -> None:
+        """Remember how a node ended (the first failure stops the run)."""
+        self.final[node_id] = state
+        if state == NodeState.FAILED:
+            self.failed = self.failed or node_id
+
+    def stopping(self) -> bool:
+        return self.signals.cancel.is_set() or self.failed is not None
+
+    def stop_reason(self) -> str:
+        return f"node {self.failed} failed" if self.failed else "the run was cancelled"
+
+    # --- the recording thread ----------------------------------------------------------------
+
+    def poll_signals(self) -> None:
+        row = (
+            WorkflowRun.objects.filter(pk=self.run_id)
+            .values("cancel_requested", "state", "continued_by")
+            .get()
+        )
+        if row["cancel_requested"]:
+            self.signals.cancel.set()
+        if self.paused and row["state"] == RunState.RUNNING:
+            self.paused = False
+            self.signals.continued_by = row["continued_by"]
+            self.signals.resumed.set()
+
+    def heartbeat(self) -> None:
+        """This process is alive (read by prefect_engine.reconcile on other machines)."""
+        WorkflowRun.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
+
+    def take(self, block: bool, most: int = 1000) -> list[Message]:
+        messages = []
+        try:
+            if block:
+                messages.append(self.inbox.get(timeout=0.05))
+            while len(messages) < most:
+                messages.append(self.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        return messages
+
+    def record(self, message: Message) -> NodeEnded | None:
+        """Write one report (inside the caller's transaction); returns it when a node ended."""
+        run_id = self.run_id
+        match message:
+            case NodeMoved(node_id, state, fields):
+                transitions.move_node(run_id, node_id, state, **fields)
+            case Logged(node_id, text, level):
+                transitions.log(run_id, node_id, text, level)
+            case CommandsSent(node_id, commands):
+                NodeRun.objects.filter(run_id=run_id, node_id=node_id).update(commands=commands)
+                transitions.record(run_id, "commands", node_id, count=len(commands))
+            case Paused(node_id, text):
+                self.signals.resumed.clear()
+                if not self.paused:
+                    self.paused = True
+                    transitions.move_run(run_id, RunState.PAUSED, error="")
+                transitions.log(run_id, node_id, f"paused: {text}", "warning")
+            case NodeEnded(node_id, state, result):
+                if state == NodeState.COMPLETED:
+                    self.outputs[node_id] = result
+                    transitions.move_node(run_id, node_id, state, output=result)
+                else:
+                    error = "cancelled" if state == NodeState.CANCELLED else result
+                    transitions.move_node(run_id, node_id, state, error=error)
+                return message
+        return None
+
+    def finish(self) -> None:
+        """The robot is stopped or released first, then nodes that never started are cancelled
+        and the run ends: failed (first failed node), cancelled, or completed."""
+        self.close_robot()
+        failed = self.failed
+        reason = f"node {failed} failed" if failed else "the run was cancelled"
+        for node in NodeRun.objects.filter(run_id=self.run_id, state=NodeState.PENDING):
+            transitions.move_node(self.run_id, node.node_id, NodeState.CANCELLED, error=reason)
+        if failed:
+            error = NodeRun.objects.get(run_id=self.run_id, node_id=failed).error
+            transitions.move_run(
+                self.run_id, RunState.FAILED, error=f"node {failed} failed: {error}"
+            )
+        elif self.signals.cancel.is_set():
+            transitions.move_run(self.run_id, RunState.CANCELLED, error="cancelled")
+        else:
+            transitions.move_run(self.run_id, RunState.COMPLETED)
+
+    def fail(self, error: str) -> None:
+        """The engine itself broke: end the run failed, whatever state it reached."""
+        try:
+            transitions.move_run(self.run_id, RunState.FAILED, error=error[:5000])
+        except Exception:
+            log.exception("could not record the end of run %s", self.run_id)
+
+    def close_robot(self) -> None:
+        session, self._robot = self._robot, None
+        robot.close(session, self.run_id, cancelled=self.signals.cancel.is_set())
+
+    def close(self) -> None:
+        """After the run: no robot held, no registration, no connection left open."""
+        ACTIVE.pop(self.run_id, None)
+        try:
+            self.close_robot()
+        finally:
+            connection.close()

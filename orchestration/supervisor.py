@@ -1,0 +1,51 @@
+"""The supervisor: the loop that fires due schedules and keeps Prefect runs in step.
+
+It runs in `manage.py run_scheduler`, or as a thread of the process that `manage.py serve`
+starts (`make run`). Importing the site starts nothing.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from orchestration import prefect_engine, runs, schedules
+
+log = logging.getLogger(__name__)
+TICK_S = 1.0
+RECONCILE_S = 10.0
+
+
+def loop(stop: threading.Event, tick_s: float = TICK_S) -> None:
+    next_reconcile = 0.0
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            schedules.tick()
+        except Exception:  # a bad schedule must not stop the others
+            log.exception("scheduler tick failed")
+        if settings.PREFECT_API_URL and time.monotonic() >= next_reconcile:
+            next_reconcile = time.monotonic() + RECONCILE_S
+            try:  # Prefect runs whose flow died without saying so
+                prefect_engine.reconcile()
+            except Exception as exc:
+                log.warning("could not compare runs with Prefect: %s", exc)
+        stop.wait(tick_s)
+
+
+def recover() -> None:
+    """Runs left unfinished by a server that died are marked interrupted, never resumed."""
+    try:
+        runs.recover_interrupted_runs()
+    except Exception:  # a database that is not migrated yet must not stop the server
+        log.exception("could not check for interrupted runs")
+
+
+def start_in_background() -> threading.Event:
+    """Recover, then run the loop in a daemon thread; set the returned event to stop it."""
+    recover()
+    stop = threading.Event()
+    threading.Thread(target=loop, args=(stop,), name="sdl-supervisor", daemon=True).start()
+    return stop
