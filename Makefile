@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null && echo yes)
 NODE_PATH_PREFIX := $(if $(NODE_OK),,PATH=$(BIN):$$PATH)
 
-.PHONY: install run test test-deps test-db lint bench redis prefect-server prefect-worker clean
+.PHONY: install run test test-fast test-deps test-db lint bench redis prefect-server prefect-worker clean
 
 install: $(VENV)/.synced $(BUNDLE)
 	$(BIN)/python manage.py migrate --noinput -v 0
@@ -36,9 +36,12 @@ run: install
 	@echo "SDL Canvas on http://127.0.0.1:$(PORT)/ (Ctrl+C stops it)"
 	$(BIN)/python manage.py serve --port $(PORT)
 
+# Style, and the architecture: import-linter's contracts (pyproject.toml) fail on an import
+# from a lower app into a higher one, or a cycle of imports inside an app.
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test-deps:
 	@tests/install_deps.sh
@@ -46,6 +49,10 @@ test-deps:
 test: install lint test-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the browser and Prefect tests (`make test` runs them all).
+test-fast: install
+	$(BIN)/pytest -m "not browser and not prefect" $(PYTEST_ARGS)
 
 # The tests that exercise the database under concurrency, e.g. against PostgreSQL:
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-db

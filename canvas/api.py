@@ -88,8 +88,7 @@ class SaveIn(Schema):
     message: str = ""
 
 
-def workflow_out(workflow: Workflow, user, report=None) -> dict:
-    report = report or validate(workflow.document)
+def workflow_out(workflow: Workflow, user) -> dict:
     return {
         "id": workflow.pk,
         "name": workflow.name,
@@ -98,8 +97,8 @@ def workflow_out(workflow: Workflow, user, report=None) -> dict:
         "permission": permissions.permission_name(user, workflow),
         "created_at": workflow.created_at,
         "updated_at": workflow.updated_at,
-        "valid": report.valid,
-        "errors": report.as_json(),
+        "valid": workflow.valid,
+        "errors": workflow.problems,
         "document": workflow.document,
     }
 
@@ -112,8 +111,7 @@ def version_out(version, with_document=False) -> dict:
         "created_at": version.created_at,
     }
     if with_document:
-        report = validate(version.document)
-        out.update(valid=report.valid, errors=report.as_json(), document=version.document)
+        out.update(valid=not version.problems, errors=version.problems, document=version.document)
     return out
 
 
@@ -128,7 +126,7 @@ def check_document(document: Any):
 
 @router.get("/workflows", response=list[WorkflowOut])
 def list_workflows(request):
-    workflows = permissions.visible(request.user).select_related("owner")
+    workflows = Workflow.objects.visible_to(request.user).select_related("owner")
     return [workflow_out(w, request.user) for w in workflows]
 
 
@@ -139,8 +137,8 @@ def create_workflow(request, document: Body[dict[str, Any]]):
     report, refused = check_document(document)
     if refused:
         return refused
-    workflow = Workflow.create(document, request.user)
-    return Status(201, workflow_out(workflow, request.user, report))
+    workflow = Workflow.create(document, request.user, problems=report.as_json())
+    return Status(201, workflow_out(workflow, request.user))
 
 
 @router.get("/workflows/{int:workflow_id}", response=WorkflowOut)
@@ -159,7 +157,13 @@ def save_workflow(request, workflow_id: int, body: SaveIn):
     if refused:
         return refused
     try:
-        workflow.save_version(body.document, request.user, body.message[:500], body.base_version)
+        workflow.save_version(
+            body.document,
+            request.user,
+            body.message[:500],
+            body.base_version,
+            report.as_json(),
+        )
     except VersionConflict as exc:
         return Status(
             409,
@@ -169,7 +173,7 @@ def save_workflow(request, workflow_id: int, body: SaveIn):
                 "current_version": exc.current,
             },
         )
-    return workflow_out(workflow, request.user, report)
+    return workflow_out(workflow, request.user)
 
 
 @router.delete("/workflows/{int:workflow_id}", response={204: None})
@@ -242,5 +246,7 @@ def import_workflow(request, file: File[UploadedFile]):
     report, refused = check_document(document)
     if refused:
         return refused
-    workflow = Workflow.create(document, request.user, message=f"Imported from {file.name}")
-    return Status(201, workflow_out(workflow, request.user, report))
+    workflow = Workflow.create(
+        document, request.user, f"Imported from {file.name}", report.as_json()
+    )
+    return Status(201, workflow_out(workflow, request.user))

@@ -7,6 +7,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from canvas.validation import validate
+
 
 class Permission(models.TextChoices):
     VIEW = "view", "view"
@@ -24,6 +26,23 @@ class VersionConflict(Exception):
         self.current = current
 
 
+class WorkflowQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """What the user may at least view: their own, shared with them or a group of theirs
+        (everything, for a superuser)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        shared = WorkflowShare.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
+        return self.filter(Q(owner=user) | Q(pk__in=shared.values("workflow")))
+
+
+def problems_of(document) -> list[dict]:
+    """The validation report of a document, as stored beside it."""
+    return validate(document).as_json()
+
+
 class Workflow(models.Model):
     name = models.CharField(max_length=200)
     owner = models.ForeignKey(
@@ -31,8 +50,13 @@ class Workflow(models.Model):
     )
     document = models.JSONField()
     version = models.PositiveIntegerField(default=0, help_text="The current version's number")
+    problems = models.JSONField(
+        default=list, blank=True, help_text="The current version's validation report"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkflowQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -40,27 +64,49 @@ class Workflow(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
     @classmethod
-    def create(cls, document: dict, owner, message: str = "Created") -> "Workflow":
+    def create(
+        cls, document: dict, owner, message: str = "Created", problems: list | None = None
+    ) -> "Workflow":
+        """A new workflow at version 1; `problems` is the document's validation report, when
+        the caller has it already."""
+        problems = problems_of(document) if problems is None else problems
         with transaction.atomic():
             workflow = cls.objects.create(
-                name=_name_of(document), owner=owner, document=document, version=1
+                name=_name_of(document),
+                owner=owner,
+                document=document,
+                version=1,
+                problems=problems,
             )
             WorkflowVersion.objects.create(
-                workflow=workflow, number=1, author=owner, message=message, document=document
+                workflow=workflow,
+                number=1,
+                author=owner,
+                message=message,
+                document=document,
+                problems=problems,
             )
         return workflow
 
-    def save_version(self, document: dict, author, message: str, base_version: int):
+    def save_version(
+        self, document: dict, author, message: str, base_version: int, problems=None
+    ) -> "WorkflowVersion":
         """Write `document` as the next version, unless someone saved since `base_version`.
 
         The conditional UPDATE is the lock: exactly one writer moves the version number on.
         """
+        problems = problems_of(document) if problems is None else problems
         with transaction.atomic():
             changed = Workflow.objects.filter(pk=self.pk, version=base_version).update(
                 version=F("version") + 1,
                 document=document,
                 name=_name_of(document),
+                problems=problems,
                 updated_at=timezone.now(),
             )
             if changed != 1:
@@ -72,13 +118,16 @@ class Workflow(models.Model):
                 author=author,
                 message=message,
                 document=document,
+                problems=problems,
             )
         self.refresh_from_db()
         return version
 
     def restore(self, number: int, author) -> "WorkflowVersion":
         old = self.versions.get(number=number)
-        return self.save_version(old.document, author, f"Restored version {number}", self.version)
+        return self.save_version(
+            old.document, author, f"Restored version {number}", self.version, old.problems
+        )
 
 
 def _name_of(document) -> str:
@@ -96,6 +145,7 @@ class WorkflowVersion(models.Model):
     )
     message = models.CharField(max_length=500, blank=True)
     document = models.JSONField()
+    problems = models.JSONField(default=list, blank=True, help_text="Its validation report")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

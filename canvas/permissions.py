@@ -3,23 +3,14 @@
 Anyone else is told the workflow does not exist (404), never that it is private.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import Http404
 
-from canvas.models import LEVELS, Permission, Workflow, WorkflowShare
+from canvas.models import LEVELS, Permission, Workflow
 
 
 class Forbidden(Exception):
     """Visible, but this user may not do that (403)."""
-
-
-def visible(user) -> QuerySet[Workflow]:
-    if not user.is_authenticated:
-        return Workflow.objects.none()
-    if user.is_superuser:
-        return Workflow.objects.all()
-    shared = WorkflowShare.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
-    return Workflow.objects.filter(Q(owner=user) | Q(pk__in=shared.values("workflow")))
 
 
 def level(user, workflow: Workflow) -> int:
@@ -40,7 +31,7 @@ def permission_name(user, workflow: Workflow) -> str | None:
 
 
 def get_workflow(user, workflow_id: int, need: str = Permission.VIEW) -> Workflow:
-    workflow = visible(user).filter(pk=workflow_id).first()
+    workflow = Workflow.objects.visible_to(user).filter(pk=workflow_id).first()
     if workflow is None:
         raise Http404("no such workflow")
     if not may(user, workflow, need):

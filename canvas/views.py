@@ -3,15 +3,13 @@ from django.views.decorators.http import require_POST
 
 from canvas import permissions
 from canvas.models import Permission, Workflow
-from canvas.validation import validate
 
 NEW_DOCUMENT = {"schema": "sdl-workflow/1", "name": "New workflow", "nodes": [], "edges": []}
 
 
 def workflow_list(request):
-    workflows = permissions.visible(request.user).select_related("owner")
-    rows = [(w, validate(w.document)) for w in workflows]
-    return render(request, "canvas/workflow_list.html", {"rows": rows})
+    workflows = Workflow.objects.visible_to(request.user).select_related("owner")
+    return render(request, "canvas/workflow_list.html", {"workflows": workflows})
 
 
 @require_POST

@@ -141,7 +141,4 @@ class ScheduleAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">run {}</a> ({})', url, fire.run_id, fire.run.state)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        schedules.refresh(obj)
+        schedules.save(obj, request.user)  # checked in the form already, field by field

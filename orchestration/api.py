@@ -10,11 +10,10 @@ from ninja import Router, Schema, Status
 
 from canvas import permissions
 from canvas.api import Problem
-from canvas.models import Permission
+from canvas.models import Permission, Workflow
 from orchestration import prefect_engine, runs, schedules
 from orchestration.models import Schedule, ScheduleKind, WorkflowRun
 from orchestration.prefect_engine import ui_url
-from orchestration.runs import RunRefused
 from robots.models import Robot
 
 router = Router(tags=["orchestration"])
@@ -103,10 +102,9 @@ def node_out(node) -> dict:
 
 def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
     run = (
-        WorkflowRun.objects.select_related(
-            "workflow", "version", "robot", "started_by", "robot_lock"
-        )
-        .filter(pk=run_id, workflow__in=permissions.visible(user))
+        WorkflowRun.objects.visible_to(user)
+        .select_related("workflow", "version", "robot", "started_by", "robot_lock")
+        .filter(pk=run_id)
         .first()
     )
     if run is None:
@@ -117,11 +115,6 @@ def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
 
 # A new run, or why not (503: the Prefect engine without a Prefect server).
 STARTED_OR_REFUSED = {201: RunOut, **dict.fromkeys((404, 409, 422, 503), RunRefusedOut)}
-
-
-def refused(exc: RunRefused):
-    errors = [i.as_json() for i in exc.issues]
-    return Status(exc.status, {"detail": str(exc), "errors": errors})
 
 
 @router.post(
@@ -138,17 +131,14 @@ def start_run(request, workflow_id: int, body: RunIn):
         if robot is None:
             return Status(422, {"detail": f"no robot named {body.robot}"})
     options = {"no_wait": not body.wait_for_robot, "real_time_delays": body.real_time_delays}
-    try:
-        run = runs.create_run(
-            workflow,
-            user=request.user,
-            engine_name=body.engine,
-            parameters=body.parameters,
-            robot=robot,
-            options=options,
-        )
-    except RunRefused as exc:
-        return refused(exc)
+    run = runs.create_run(
+        workflow,
+        user=request.user,
+        engine_name=body.engine,
+        parameters=body.parameters,
+        robot=robot,
+        options=options,
+    )
     return Status(201, run_out(run))
 
 
@@ -183,7 +173,7 @@ def publish_deployment(request, workflow_id: int):
 
 @router.get("/runs", response=list[RunOut], tags=["runs"])
 def list_runs(request, workflow: int | None = None, state: str | None = None, limit: int = 100):
-    query = WorkflowRun.objects.filter(workflow__in=permissions.visible(request.user))
+    query = WorkflowRun.objects.visible_to(request.user)
     if workflow is not None:
         query = query.filter(workflow_id=workflow)
     if state:
@@ -208,10 +198,7 @@ def run_events(request, run_id: int, after: int = 0, limit: int = 10000):
 @router.post("/runs/{int:run_id}/cancel", response={200: RunOut, 409: RunRefusedOut}, tags=["runs"])
 def cancel(request, run_id: int):
     run = visible_run(request.user, run_id, Permission.RUN)
-    try:
-        return run_out(runs.cancel_run(run, request.user))
-    except RunRefused as exc:
-        return refused(exc)
+    return run_out(runs.cancel_run(run, request.user))
 
 
 @router.post(
@@ -220,10 +207,7 @@ def cancel(request, run_id: int):
 def continue_(request, run_id: int):
     """Leave a pause."""
     run = visible_run(request.user, run_id, Permission.RUN)
-    try:
-        return run_out(runs.continue_run(run, request.user))
-    except RunRefused as exc:
-        return refused(exc)
+    return run_out(runs.continue_run(run, request.user))
 
 
 @router.post(
@@ -233,10 +217,7 @@ def continue_(request, run_id: int):
 )
 def rerun(request, run_id: int):
     run = visible_run(request.user, run_id, Permission.RUN)
-    try:
-        return Status(201, run_out(runs.rerun(run, request.user)))
-    except RunRefused as exc:
-        return refused(exc)
+    return Status(201, run_out(runs.rerun(run, request.user)))
 
 
 @router.post(
@@ -247,10 +228,7 @@ def rerun(request, run_id: int):
 def resume(request, run_id: int, node_id: str):
     """A new run that keeps the completed nodes before `node_id` and starts there."""
     run = visible_run(request.user, run_id, Permission.RUN)
-    try:
-        return Status(201, run_out(runs.resume_from(run, node_id, request.user)))
-    except RunRefused as exc:
-        return refused(exc)
+    return Status(201, run_out(runs.resume_from(run, node_id, request.user)))
 
 
 # --- Schedules -----------------------------------------------------------------------------
@@ -294,7 +272,7 @@ def schedule_out(schedule: Schedule) -> dict:
 def visible_schedule(user, schedule_id: int, need=Permission.VIEW) -> Schedule:
     schedule = (
         Schedule.objects.select_related("workflow", "robot")
-        .filter(pk=schedule_id, workflow__in=permissions.visible(user))
+        .filter(pk=schedule_id, workflow__in=Workflow.objects.visible_to(user))
         .first()
     )
     if schedule is None:
@@ -316,21 +294,16 @@ def save_schedule(request, schedule: Schedule, body: ScheduleIn):
     for field in Schedule.FIELDS[3:] + ("engine",):  # workflow and robot are looked up above
         setattr(schedule, field, getattr(body, field))
     schedule.robot = robot
-    schedule.created_at = schedule.created_at or timezone.now()
     try:
-        schedules.check(schedule)
+        schedules.save(schedule, request.user)
     except schedules.ScheduleError as exc:
         return Status(422, {"detail": str(exc)})
-    if schedule.created_by_id is None:
-        schedule.created_by = request.user
-    schedule.save()
-    schedules.refresh(schedule)
     return None
 
 
 @router.get("/schedules", response=list[ScheduleOut], tags=["schedules"])
 def list_schedules(request):
-    query = Schedule.objects.filter(workflow__in=permissions.visible(request.user))
+    query = Schedule.objects.filter(workflow__in=Workflow.objects.visible_to(request.user))
     return [schedule_out(s) for s in query.select_related("robot")]
 
 

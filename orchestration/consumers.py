@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from canvas import permissions
+from canvas.models import Workflow
 from orchestration import events, runs
 from orchestration.models import RunEvent, WorkflowRun
 
@@ -67,7 +68,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         if not self.user or not self.user.is_authenticated:
             return False
         run = WorkflowRun.objects.filter(pk=self.run_id).select_related("workflow").first()
-        if run is None or not permissions.visible(self.user).filter(pk=run.workflow_id).exists():
+        if (
+            run is None
+            or not Workflow.objects.visible_to(self.user).filter(pk=run.workflow_id).exists()
+        ):
             return False
         return permissions.may(self.user, run.workflow, need)
 
@@ -157,7 +161,7 @@ class RunsConsumer(AsyncWebsocketConsumer):
     def may_see(self, run_id: int) -> bool:
 
         return WorkflowRun.objects.filter(
-            pk=run_id, workflow__in=permissions.visible(self.user)
+            pk=run_id, workflow__in=Workflow.objects.visible_to(self.user)
         ).exists()
 
     async def run_update(self, message):

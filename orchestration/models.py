@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from canvas.models import Workflow
+
 
 class RunState(models.TextChoices):
     QUEUED = "queued"
@@ -41,6 +43,10 @@ class Engine(models.TextChoices):
 
 
 class RunQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Runs of the workflows the user may view."""
+        return self.filter(workflow__in=Workflow.objects.visible_to(user))
+
     def unfinished(self):
         return self.filter(state__in=RUN_ACTIVE)
 

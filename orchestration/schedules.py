@@ -17,7 +17,7 @@ from orchestration.models import Engine, Schedule, ScheduleFire
 from orchestration.plan import run_parameters
 from orchestration.rules import ScheduleError, occurrences, zone
 
-__all__ = ["ScheduleError", "check", "fire_times", "refresh", "tick", "zone"]
+__all__ = ["ScheduleError", "check", "fire_times", "refresh", "save", "tick", "zone"]
 
 log = logging.getLogger(__name__)
 # A fire found later than this after its planned time counts as missed (the server was down).
@@ -63,6 +63,18 @@ def check(schedule: Schedule) -> None:
             prefect_engine.check_available()
         except prefect_engine.PrefectUnavailable as exc:
             raise ScheduleError("engine", str(exc))
+
+
+def save(schedule: Schedule, user=None) -> Schedule:
+    """The one way a schedule is saved (API, admin, CLI): checked (ScheduleError naming the
+    field), stored with its creator, and its next fire planned."""
+    schedule.created_at = schedule.created_at or timezone.now()
+    check(schedule)
+    if schedule.created_by_id is None and user is not None:
+        schedule.created_by = user
+    schedule.save()
+    refresh(schedule)
+    return schedule
 
 
 def refresh(schedule: Schedule, now: datetime | None = None) -> None:

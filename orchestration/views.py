@@ -32,7 +32,7 @@ def run_page(request, run_id: int):
 
 
 def run_list(request):
-    visible = WorkflowRun.objects.filter(workflow__in=permissions.visible(request.user))
+    visible = WorkflowRun.objects.visible_to(request.user)
     recent = visible.select_related("workflow", "robot", "started_by")[:200]
     return render(request, "orchestration/run_list.html", {"runs": recent})
 

@@ -11,6 +11,7 @@ from canvas.jsonbody import read_json
 from canvas.models import ApiToken
 from canvas.permissions import Forbidden
 from orchestration.api import router as orchestration_router
+from orchestration.runs import RunRefused
 from robots.api import router as robots_router
 
 
@@ -43,6 +44,13 @@ api = NinjaAPI(
 @api.exception_handler(Forbidden)
 def forbidden(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
+@api.exception_handler(RunRefused)
+def run_refused(request, exc):
+    """Every endpoint that starts or controls a run refuses the same way."""
+    body = {"detail": str(exc), "errors": [i.as_json() for i in exc.issues]}
+    return api.create_response(request, body, status=exc.status)
 
 
 @api.exception_handler(Http404)

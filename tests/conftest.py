@@ -30,6 +30,29 @@ class Api:
         return self.client.delete(url, **kw)
 
 
+def pytest_collection_modifyitems(items):
+    """Mark what needs a browser or a Prefect stack by the fixtures it uses, so that
+    `make test-fast` (-m "not browser and not prefect") can leave them out."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        on_prefect = callspec is not None and callspec.params.get("engine_name") == "prefect"
+        if on_prefect or "prefect" in fixtures or "prefect_stack" in fixtures:
+            item.add_marker(pytest.mark.prefect)
+
+
+@pytest.fixture(scope="session")
+def site(django_db_setup, django_db_blocker):
+    """One web server (daphne, on the test database) for every browser test."""
+    from tests.dbenv import child_env
+    from tests.servers import daphne
+
+    with daphne(child_env()) as host:
+        yield f"http://{host}"
+
+
 @pytest.fixture(autouse=True)
 def no_scheduler_in_tests(settings):
     """The web server fires schedules from a thread; tests drive the scheduler themselves."""

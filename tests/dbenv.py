@@ -14,7 +14,7 @@ def child_env(**extra) -> dict:
         url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "sdl_site.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": url,
         **extra,
     }

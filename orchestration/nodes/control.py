@@ -1,6 +1,6 @@
 """Control-flow node types: they need no robot."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -81,7 +81,7 @@ class Comment(NodeType):
 
 
 class LogParams(Params):
-    message: str | int | float | bool = Field(max_length=10000)
+    message: Annotated[str, Field(max_length=10000)] | int | float | bool
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -108,6 +108,7 @@ class ShakeParams(ModuleParams):
 class HeaterShakerShake(ModuleNode):
     type = "opentrons.heater_shaker.shake"
     title = "Shake"
+    description = "Closes the labware latch (the module refuses to shake otherwise), then shakes."
     Params = ShakeParams
     module_type = "heaterShakerModuleType"
     limits = ("rpm", "minShakeSpeed", "maxShakeSpeed")
@@ -115,7 +116,9 @@ class HeaterShakerShake(ModuleNode):
     outputs = {"rpm": "speed set"}
 
     def protocol(self, session, params):
-        module(session, params).set_and_wait_for_shake_speed(params.rpm)
+        shaker = module(session, params)
+        shaker.close_labware_latch()
+        shaker.set_and_wait_for_shake_speed(params.rpm)
 
     def read_outputs(self, params, commands, session):
         return {"rpm": params.rpm}
@@ -124,11 +127,14 @@ class HeaterShakerShake(ModuleNode):
 class HeaterShakerStop(ModuleNode):
     type = "opentrons.heater_shaker.stop"
     title = "Stop shaking"
+    description = "Closes the labware latch (the module refuses otherwise), then stops."
     Params = ModuleParams
     module_type = "heaterShakerModuleType"
 
     def protocol(self, session, params):
-        module(session, params).deactivate_shaker()
+        shaker = module(session, params)
+        shaker.close_labware_latch()
+        shaker.deactivate_shaker()
 
 
 class ProfileStep(Params):

@@ -81,8 +81,22 @@ def sdl_flow_overhead(n: int) -> float:
     return times[-1] / n * 1000
 
 
+def cancel_latency(user) -> float:
+    """Seconds from a cancel (asked during a minute-long delay) to the run's end."""
+    doc = dag(1, "chain")
+    doc["nodes"][0] = {"id": "wait", "type": "control.delay", "params": {"seconds": 60}}
+    run = runs.create_run(Workflow.create(doc, user), user=user)
+    runs.wait(run.pk, {"running"})
+    time.sleep(0.1)
+    asked = time.perf_counter()
+    runs.cancel_run(run, user)
+    runs.wait(run.pk)
+    return time.perf_counter() - asked
+
+
 def run():
     user, _ = get_user_model().objects.get_or_create(username="bench")
+    figure("engine.native.cancel_latency", cancel_latency(user), "s")
     for shape in ("chain", "fanout"):
         for n in (100, 1000, 10000):
             figure(

@@ -6,18 +6,10 @@ import pytest
 
 from canvas.models import Workflow
 from tests.browser import browser, login  # noqa: F401  (fixture)
-from tests.dbenv import child_env
 from tests.factories import demo, make_workflow
-from tests.servers import daphne
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def site():
-    with daphne(child_env()) as host:
-        yield f"http://{host}"
 
 
 def signed_in(browser, site, user="olivia"):  # noqa: F811

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from canvas.models import Workflow
 from tests.browser import browser, login  # noqa: F401  (fixture)
-from tests.canvas.test_editor import connect, signed_in, site  # noqa: F401  (fixture)
+from tests.canvas.test_editor import connect, signed_in
 from tests.factories import ROOT, SHARED_EXAMPLES, demo, document, make_workflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -103,7 +103,7 @@ def test_a_schedule_saved_in_the_admin_is_on_the_deployment_firing_when_the_admi
     )
     _, there = in_prefect(workflow, schedule)
     assert there is not None and not there.active  # paused there
-    eventually(lambda: not scheduled_times(deployment.id), timeout=20)
+    eventually(lambda: not scheduled_times(deployment.id), timeout=60)
 
     admin_client.post(f"/admin/orchestration/schedule/{schedule.pk}/delete/", {"post": "yes"})
     assert not Schedule.objects.exists()

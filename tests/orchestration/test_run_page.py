@@ -15,12 +15,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture
-def site():
-    with daphne(child_env()) as host:
-        yield f"http://{host}"
-
-
 def fan_out():
     return json.loads((ROOT / "tests" / "fixtures" / "fan_out.json").read_text())
 

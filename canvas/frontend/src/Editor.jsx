@@ -4,6 +4,7 @@ import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState, useReactFlow,
 } from "@xyflow/react";
 import { layout, nodeTypes } from "./graph.jsx";
+import { runEnded } from "./vocabulary.js";
 import { DeckPanel } from "./DeckPanel.jsx";
 import { EdgeForm, NodeForm } from "./forms.jsx";
 import { HelpOverlay, HistoryPanel, WorkflowPanel } from "./panels.jsx";
@@ -428,7 +429,7 @@ function Editor({ config, csrf }) {
       {liveRun && (
         <div className="notice live-run" data-testid="editor-live-run">
           Run <a href={`/runs/${liveRun.id}/`}>{liveRun.id}</a> is {liveRun.state}: its node states are on the canvas.
-          {["completed", "failed", "cancelled", "interrupted"].includes(liveRun.state) &&
+          {runEnded(liveRun.state) &&
             <button type="button" className="link" onClick={() => setLiveRun(null)}>clear</button>}
         </div>
       )}

@@ -3,9 +3,8 @@ import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState } from "@xyflow/react";
 import { nodeTypes, toFlow } from "./graph.jsx";
 import { LiveRun } from "./live.js";
+import { nodeEnded, runEnded } from "./vocabulary.js";
 
-const TERMINAL_RUN = ["completed", "failed", "cancelled", "interrupted"];
-const TERMINAL_NODE = ["completed", "failed", "skipped", "cancelled"];
 
 function initial(config) {
   const nodes = {};
@@ -19,7 +18,7 @@ function reduce(run, event) {
   if (event.type === "run") {
     const next = { ...run, state: event.state, error: event.error || (event.state === "running" ? "" : run.error) };
     if (event.state === "running" && !run.startedAt) next.startedAt = event.at;
-    if (TERMINAL_RUN.includes(event.state)) next.finishedAt = event.at;
+    if (runEnded(event.state)) next.finishedAt = event.at;
     return next;
   }
   if (event.type === "node") {
@@ -94,7 +93,7 @@ function RunView({ config }) {
     return () => live.current.close();
   }, [config.wsPath]);
 
-  const ended = TERMINAL_RUN.includes(run.state);
+  const ended = runEnded(run.state);
   useEffect(() => {
     if (ended) return undefined;
     const timer = setInterval(() => tick((n) => n + 1), 1000);
@@ -115,7 +114,7 @@ function RunView({ config }) {
   })), [flow, run.nodes]);
 
   const total = Object.keys(run.nodes).length;
-  const done = Object.values(run.nodes).filter((n) => TERMINAL_NODE.includes(n.state)).length;
+  const done = Object.values(run.nodes).filter((n) => nodeEnded(n.state)).length;
   const active = ["queued", "running", "paused"].includes(run.state);
 
   return (

@@ -2,6 +2,7 @@
 import { memo } from "react";
 import { Handle, Position } from "@xyflow/react";
 import dagre from "@dagrejs/dagre";
+import { VOCABULARY } from "./vocabulary.js";
 
 export const CATEGORY_COLOURS = {
   control: "#5c6ac4",
@@ -12,13 +13,7 @@ export const CATEGORY_COLOURS = {
 };
 
 export function categoryOf(type) {
-  if (type.startsWith("opentrons.temperature") || type.startsWith("opentrons.heater_shaker") ||
-      type.startsWith("opentrons.thermocycler") || type.startsWith("opentrons.magnetic")) {
-    return "opentrons.modules";
-  }
-  if (type.startsWith("opentrons.")) return "opentrons";
-  if (type.startsWith("http.") || type.startsWith("python.")) return "integration";
-  return type.split(".")[0];
+  return (VOCABULARY.nodeLooks[type] || {}).category || type.split(".")[0];
 }
 
 function wellRange(location) {
@@ -36,37 +31,21 @@ function show(value) {
   return "$" + path.replace(/^params\./, "").replace(/^nodes\.([^.]+)\.output\./, "$1.");
 }
 
-// One line that says what a node does, e.g. "100 µL reservoir A1 → plate A1–A12".
+// One value of a summary: wells as a range, references as $name, records by their names.
+function readable(value) {
+  if (value === undefined || value === null || value === "") return "?";
+  if (typeof value === "string") return show(value);
+  if (Array.isArray(value)) return value.map(readable).join(", ");
+  if (typeof value === "object") return "labware" in value ? wellRange(value) : Object.keys(value).join(", ");
+  return String(value);
+}
+
+// One line that says what a node does, from its type's template (served by the server),
+// e.g. "{volume} µL {source} → {dest}" → "100 µL reservoir A1 → plate A1–A12".
 export function summary(node) {
-  const p = node.params || {};
-  switch (node.type) {
-    case "opentrons.transfer":
-    case "opentrons.distribute":
-    case "opentrons.consolidate":
-      return `${show(p.volume) ?? "?"} µL ${wellRange(p.source)} → ${wellRange(p.dest)}`;
-    case "opentrons.aspirate":
-    case "opentrons.dispense":
-    case "opentrons.mix":
-      return `${show(p.volume) ?? ""} µL ${wellRange(p.location)}`.trim();
-    case "opentrons.temperature.set":
-    case "opentrons.heater_shaker.set_temperature":
-      return `${p.module} → ${show(p.celsius)} °C`;
-    case "control.delay":
-      return `${show(p.seconds)} s`;
-    case "control.log":
-    case "control.pause":
-      return String(show(p.message) ?? "");
-    case "control.comment":
-      return p.text || "";
-    case "data.record":
-      return Object.keys(p.values || {}).join(", ");
-    case "http.request":
-      return `${p.method || "GET"} ${p.url || ""}`;
-    case "python.call":
-      return p.function || "";
-    default:
-      return p.pipette || p.module || p.labware || "";
-  }
+  const template = (VOCABULARY.nodeLooks[node.type] || {}).summary || "";
+  const params = node.params || {};
+  return template.replace(/\{(\w+)\}/g, (_, name) => readable(params[name])).trim();
 }
 
 export const StepNode = memo(function StepNode({ data, selected }) {

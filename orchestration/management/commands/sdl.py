@@ -107,13 +107,11 @@ class Command(BaseCommand):
                 expression=expression,
                 timezone=zone,
                 parameters=dict(parse_param(p) for p in param),
-                created_at=timezone.now(),
             )
             try:
-                schedules.check(entry)
+                schedules.save(entry)
             except schedules.ScheduleError as exc:
                 raise CommandError(str(exc))
-            entry.save()
         deployment_id = prefect_engine.publish(target)
         name = f"{prefect_engine.FLOW_NAME}/{prefect_engine.deployment_name(target)}"
         self.stdout.write(
