@@ -15,9 +15,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from canvas import permissions
 from canvas.models import Workflow
 from orchestration import events, runs
-from orchestration.models import RunEvent, WorkflowRun
-
-TERMINAL = {"completed", "failed", "cancelled", "interrupted"}
+from orchestration.hub import hub
+from orchestration.models import RUN_TERMINAL, RunEvent, WorkflowRun
 
 FORBIDDEN = 4403
 MAX_MESSAGE_BYTES = 4096
@@ -42,10 +41,11 @@ class RunConsumer(AsyncWebsocketConsumer):
         except ValueError:
             self.sent = 0
         # Join first, then replay: nothing can fall between the two.
-        self.group = events.run_group(self.run_id)
         self.sending = asyncio.Lock()
+        self.forwarding: set[asyncio.Task] = set()
         self.ended = False
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.hub = hub()
+        await self.hub.watch(self.run_id, self)
         async with self.sending:
             await self.catch_up()
         self.watchdog = asyncio.create_task(self.watch())
@@ -53,8 +53,8 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "watchdog", None):
             self.watchdog.cancel()
-        if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "hub", None):
+            await self.hub.unwatch(self.run_id, self)
 
     async def watch(self):
         while not self.ended:
@@ -64,7 +64,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def allowed(self, need: str) -> bool:
-
         if not self.user or not self.user.is_authenticated:
             return False
         run = WorkflowRun.objects.filter(pk=self.run_id).select_related("workflow").first()
@@ -77,7 +76,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def stored_after(self, seq: int) -> list[dict]:
-
         stored = RunEvent.objects.filter(run_id=self.run_id, seq__gt=seq).order_by("seq")
         return [e.as_message() for e in stored[:REPLAY_BATCH]]
 
@@ -89,21 +87,27 @@ class RunConsumer(AsyncWebsocketConsumer):
             if len(batch) < REPLAY_BATCH:
                 return
 
-    async def deliver(self, message: dict):
-        await self.send(text_data=json.dumps(message))  # events carry `seq`; replies do not
+    async def deliver(self, message: dict, text: str | None = None):
+        # events carry `seq`; replies do not
+        await self.send(text_data=text if text is not None else json.dumps(message))
         self.sent = message["seq"]
-        if message["type"] == "run" and message.get("state") in TERMINAL:
+        if message["type"] == "run" and message.get("state") in RUN_TERMINAL:
             self.ended = True
 
-    async def run_update(self, message):
-        event = message["event"]
-        async with self.sending:
+    def live(self, event: dict, text: str) -> None:
+        """From the hub: an event of this run, serialised once for every socket."""
+        task = asyncio.create_task(self.forward(event, text))
+        self.forwarding.add(task)  # keep a reference until it is done
+        task.add_done_callback(self.forwarding.discard)
+
+    async def forward(self, event: dict, text: str):
+        async with self.sending:  # FIFO: events are forwarded in the order they arrived
             if event["seq"] <= self.sent:
                 return  # replayed already
             if event["seq"] > self.sent + 1:
                 await self.catch_up()  # the layer dropped something: the database has it
                 return
-            await self.deliver(event)
+            await self.deliver(event, text)
 
     async def receive(self, text_data=None, bytes_data=None):
         if bytes_data is not None or text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
@@ -124,7 +128,6 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def act(self, action: str) -> str | None:
-
         run = WorkflowRun.objects.get(pk=self.run_id)
         try:
             if action == "cancel":
@@ -159,10 +162,7 @@ class RunsConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def may_see(self, run_id: int) -> bool:
-
-        return WorkflowRun.objects.filter(
-            pk=run_id, workflow__in=Workflow.objects.visible_to(self.user)
-        ).exists()
+        return WorkflowRun.objects.visible_to(self.user).filter(pk=run_id).exists()
 
     async def run_update(self, message):
         event = message["event"]

@@ -19,14 +19,17 @@ from orchestration.execution.decide import RUN, may_retry, retry_delay
 from orchestration.execution.messages import NodeEnded, NodeMoved
 from orchestration.execution.run import SIGNAL_POLL_S, Execution
 from orchestration.models import NodeState
-from orchestration.plan import Step
+from orchestration.plan import Plan, Step
 
 log = logging.getLogger(__name__)
+# How long one pass may go on starting inline nodes before it commits (so the browsers see
+# a long chain of them progress).
+PASS_S = 0.05
 
 
 class NativeRun:
-    def __init__(self, run_id: int):
-        self.execution = Execution(run_id)
+    def __init__(self, run_id: int, plan: Plan | None = None):
+        self.execution = Execution(run_id, plan)
         self.running = 0
 
     def run(self) -> None:
@@ -70,12 +73,13 @@ class NativeRun:
     # --- the loop thread ---------------------------------------------------------------------
 
     def _loop(self):
-        """Start what is ready, record what happened; each pass is one transaction, so a
-        burst of quick nodes costs one commit, not one per change."""
+        """Start what is ready, record what happened; each pass is one transaction (its
+        events numbered and inserted together), so a burst of quick nodes costs one commit,
+        not one per change."""
         execution = self.execution
         sorter = graphlib.TopologicalSorter(execution.plan.graph())
         sorter.prepare()
-        ready: list[str] = []
+        self.ready: list[str] = []
         next_poll = 0.0
         threads = max(1, settings.SDL_ENGINE_THREADS)
         with ThreadPoolExecutor(threads, thread_name_prefix=f"run{execution.run_id}") as pool:
@@ -85,45 +89,62 @@ class NativeRun:
                     next_poll = time.monotonic() + SIGNAL_POLL_S
                 if execution.stopping() and self.running == 0:
                     break
-                ready.extend(sorter.get_ready())
-                may_start = bool(ready) and not execution.stopping() and not execution.paused
-                messages = execution.take(block=not may_start)
-                with transaction.atomic():
-                    for message in messages:
-                        if execution.record(message):
-                            self._ended(sorter, message.node_id, message.state)
+                self.ready.extend(sorter.get_ready())
+                messages = execution.take(block=not self._may_start())
+                with transaction.atomic(), transitions.batched():
+                    self._record(messages, sorter)
                     # What just finished may have made more ready: start it in the same pass.
-                    ready.extend(sorter.get_ready())
-                    if ready and not execution.stopping() and not execution.paused:
-                        self._start_ready(ready, sorter, pool)
-            with transaction.atomic():
+                    self._start_ready(sorter, pool)
+            with transaction.atomic(), transitions.batched():
                 for message in execution.take(block=False):
                     execution.record(message)
         execution.finish()
 
-    def _start_ready(self, ready: list[str], sorter, pool):
+    def _may_start(self) -> bool:
         execution = self.execution
-        while ready and execution.failed is None:
-            node_id = ready.pop(0)
+        return bool(self.ready) and not execution.stopping() and not execution.paused
+
+    def _record(self, messages, sorter):
+        for message in messages:
+            if self.execution.record(message):
+                self._ended(sorter, message.node_id, message.state)
+
+    def _start_ready(self, sorter, pool):
+        """Start every ready node: inline ones here and now (so a chain of them runs in this
+        pass, for up to PASS_S), the others on the pool."""
+        execution, until = self.execution, time.monotonic() + PASS_S
+        self.ready.extend(sorter.get_ready())
+        while self._may_start() and time.monotonic() < until:
+            node_id = self.ready.pop(0)
             if node_id in execution.final:  # carried over from an earlier run
                 sorter.done(node_id)
-                continue
-            step = execution.plan.steps[node_id]
-            decision, reason = execution.decide(step)
-            if decision == RUN:
-                try:
-                    transitions.move_node(
-                        execution.run_id, node_id, NodeState.RUNNING, attempts=1, error=""
-                    )
-                except transitions.IllegalTransition:
-                    sorter.done(node_id)  # someone else has it
-                    continue
-                pool.submit(self.run_node, step)
-                self.running += 1
-                continue
-            transitions.move_node(execution.run_id, node_id, decision, error=reason)
-            execution.ended(node_id, decision)
-            sorter.done(node_id)
+            else:
+                self._start(execution.plan.steps[node_id], sorter, pool)
+            self.ready.extend(sorter.get_ready())
+
+    def _start(self, step: Step, sorter, pool):
+        execution = self.execution
+        decision, reason = execution.decide(step)
+        if decision != RUN:
+            transitions.move_node(execution.run_id, step.id, decision, error=reason)
+            execution.ended(step.id, decision)
+            sorter.done(step.id)
+            return
+        try:
+            transitions.move_node(
+                execution.run_id, step.id, NodeState.RUNNING, attempts=1, error=""
+            )
+        except transitions.IllegalTransition:
+            sorter.done(step.id)  # someone else has it
+            return
+        self.running += 1
+        node_type = step.node_type
+        if node_type.inline and step.retries == 0 and step.timeout_s is None:
+            outcome = execution.attempt(step, 1)
+            self._record(execution.take(block=False), sorter)  # its log lines come first
+            self._record([NodeEnded(step.id, outcome.state, outcome.result)], sorter)
+        else:
+            pool.submit(self.run_node, step)
 
     def _ended(self, sorter, node_id: str, state: NodeState):
         self.running -= 1
@@ -132,9 +153,10 @@ class NativeRun:
             sorter.done(node_id)
 
 
-def start(run_id: int) -> threading.Thread:
-    """Execute a run in the background of this process; returns at once."""
-    native = NativeRun(run_id)
+def start(run_id: int, plan: Plan | None = None) -> threading.Thread:
+    """Execute a run in the background of this process; returns at once. `plan` is the run's
+    compiled plan when the caller has it (else it is compiled from the run's version)."""
+    native = NativeRun(run_id, plan)
     thread = threading.Thread(target=native.run, name=f"sdl-run-{run_id}", daemon=True)
     thread.start()
     return thread

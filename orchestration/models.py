@@ -138,18 +138,23 @@ class RunEvent(models.Model):
         return f"event {self.seq} of run {self.run_id}: {self.type} {self.node_id} {self.state}"
 
     def as_message(self) -> dict:
-        message = {
-            "run": self.run_id,
-            "seq": self.seq,
-            "type": self.type,
-            "at": self.at.isoformat(),
-        }
-        if self.node_id:
-            message["node_id"] = self.node_id
-        if self.state:
-            message["state"] = self.state
-        message.update(self.data)
-        return message
+        return event_message(self)
+
+
+def event_message(event) -> dict:
+    """An event as browsers receive it (a RunEvent, or one the engine is writing)."""
+    message = {
+        "run": event.run_id,
+        "seq": event.seq,
+        "type": event.type,
+        "at": event.at.isoformat(),
+    }
+    if event.node_id:
+        message["node_id"] = event.node_id
+    if event.state:
+        message["state"] = str(event.state)
+    message.update(event.data)
+    return message
 
 
 class RobotLock(models.Model):

@@ -80,15 +80,16 @@ def create_run(
         NodeRun.objects.bulk_create(NodeRun(run=run, node_id=node_id) for node_id in plan.steps)
         transitions.run_created(run.pk)
         if start:
-            transaction.on_commit(lambda: launch(run))
+            transaction.on_commit(lambda: launch(run, plan))
     return run
 
 
-def launch(run: WorkflowRun):
+def launch(run: WorkflowRun, plan=None):
+    """Hand the run to its engine; the native engine takes the plan compiled already."""
     if run.engine == Engine.PREFECT:
         prefect_engine.start(run)
     else:
-        engine.start(run.pk)
+        engine.start(run.pk, plan)
 
 
 def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:

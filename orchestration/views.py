@@ -13,7 +13,6 @@ from robots.models import Robot
 
 
 def run_page(request, run_id: int):
-
     run = visible_run(request.user, run_id)
     may_run = permissions.may(request.user, run.workflow, Permission.RUN)
     return render(

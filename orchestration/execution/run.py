@@ -59,11 +59,11 @@ class Signals:
 
 
 class Execution:
-    def __init__(self, run_id: int):
+    def __init__(self, run_id: int, plan: Plan | None = None):
         self.run_id = run_id
         self.signals = Signals()
         self.inbox: queue.Queue = queue.Queue()
-        self.plan: Plan | None = None
+        self.plan = plan  # compiled by whoever created the run, or by `prepare`
         self.options: dict = {}
         self.outputs: dict[str, dict] = {}
         self.final: dict[str, NodeState] = {}
@@ -85,7 +85,7 @@ class Execution:
         if run.state != RunState.QUEUED:
             return False  # cancelled or taken before we got here
         try:
-            self.plan = compile_plan(run.version.document, run.parameters)
+            self.plan = self.plan or compile_plan(run.version.document, run.parameters)
         except InvalidWorkflow as exc:
             transitions.move_run(self.run_id, RunState.FAILED, error=f"invalid workflow: {exc}")
             return False

@@ -12,6 +12,7 @@ class Start(NodeType):
     title = "Start"
     category = "control"
     description = "Marks where the workflow begins."
+    inline = True
 
     def execute(self, context, params):
         return {}
@@ -70,6 +71,7 @@ class Comment(NodeType):
     title = "Comment"
     category = "control"
     description = "A note on the canvas; does nothing when run."
+    inline = True
     Params = CommentParams
     summary = "{text}"
 
@@ -90,6 +92,7 @@ class Log(NodeType):
     title = "Log"
     category = "control"
     description = "Writes a line to the run's log."
+    inline = True
     Params = LogParams
     summary = "{message}"
     outputs = {"message": "the line written"}

@@ -18,6 +18,7 @@ class Record(NodeType):
     title = "Record data"
     category = "data"
     description = "Stores named values as the run's measured data and outputs them."
+    inline = True
     Params = RecordParams
     summary = "{values}"
 

@@ -16,5 +16,6 @@ class Command(BaseCommand):
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        supervisor.recover()
         self.stdout.write("scheduler running; Ctrl+C stops it")
         supervisor.loop(stop)
