@@ -165,6 +165,9 @@ SDL_ROBOT_TIMEOUT_S = envint("SDL_ROBOT_TIMEOUT_S", 10)
 SDL_PYTHON_CALLABLES = envlist(
     "SDL_PYTHON_CALLABLES", "orchestration.examples.add,orchestration.examples.mean"
 )
+# Hosts, addresses or networks (CIDR) that `http.request` nodes may reach although they are
+# internal (loopback, private, link-local, this server): a lab's instruments and LIMS.
+SDL_HTTP_ALLOWED_HOSTS = envlist("SDL_HTTP_ALLOWED_HOSTS")
 # The largest document (bytes) and JSON nesting the API accepts.
 # Where the node types are declared (canvas.registry finds every NodeType class in them), and
 # the checks of a whole document that belong to the apps above canvas (robot, deck).

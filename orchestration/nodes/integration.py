@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 from pydantic import AnyHttpUrl, Field
 
 from canvas.registry import NodeError, NodeType, Params
+from orchestration import outbound
 
 
 class HttpParams(Params):
@@ -28,18 +29,24 @@ class HttpRequest(NodeType):
     summary = "{method} {url}"
     outputs = {"status": "the HTTP status", "json": "the JSON answer (or null)"}
 
+    def check(self, params, document):
+        refusal = outbound.url_refusal(str(params.url))
+        return [("url", refusal)] if refusal else []
+
     def execute(self, context, params):
         expected = params.expected_status
         expected = expected if isinstance(expected, list) else [expected]
         context.check_cancelled()
         try:
-            response = httpx.request(
+            response = outbound.request(
                 params.method,
                 str(params.url),
                 json=params.json_body,
                 headers=params.headers,
                 timeout=params.timeout_s,
             )
+        except outbound.Refused as exc:
+            raise NodeError(f"{params.method} {params.url} refused: {exc}", retryable=False)
         except httpx.TimeoutException:
             raise NodeError(f"{params.url} did not answer within {params.timeout_s:g} s")
         except httpx.HTTPError as exc:

@@ -20,9 +20,16 @@ from django.core.management import call_command  # noqa: E402
 
 def main(which: list[str]):
     call_command("migrate", verbosity=0)
-    from tests.bench import editor, engine, live
+    from tests.bench import api, editor, engine, live, validation
 
-    suites = {"engine": engine.run, "live": live.run, "editor": editor.run}
+    # The table first: engine, live updates, the API, validation; then the editor.
+    suites = {
+        "engine": engine.run,
+        "live": live.run,
+        "api": api.run,
+        "validation": validation.run,
+        "editor": editor.run,
+    }
     for name, suite in suites.items():
         if not which or name in which:
             suite()

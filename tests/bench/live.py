@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import time
 from datetime import datetime
 
@@ -11,7 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from canvas.models import ApiToken, Workflow
-from tests.servers import daphne, redis_server
+from tests.factories import ROOT
+from tests.servers import daphne, free_port, redis_server
 
 STEPS = 150
 PACE_S = 0.05  # latency is measured on a run that changes every 50 ms, like a busy lab run
@@ -34,13 +36,10 @@ def workflow_document(name: str, paced: bool) -> dict:
     return {"schema": "sdl-workflow/1", "name": name, "nodes": nodes, "edges": edges}
 
 
-async def watch(host, run_id, cookie, after, latencies, counts, done):
+async def watch(url, headers, latencies, counts, done):
     import websockets
 
-    headers = {"Cookie": cookie, "Origin": f"http://{host}"}
-    async with websockets.connect(
-        f"ws://{host}/ws/runs/{run_id}/?after={after}", additional_headers=headers, max_size=2**22
-    ) as ws:
+    async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
         done["connected"] += 1
         while True:
             message = json.loads(await ws.recv())
@@ -62,8 +61,10 @@ async def measure(host, token, cookie, clients: int, workflow_id: int):
             await asyncio.sleep(0.05)
         after = (await api.get(f"/api/runs/{run['id']}")).json()["last_seq"]
         latencies, counts, done = [], [0], {"connected": 0}
+        url = f"ws://{host}/ws/runs/{run['id']}/?after={after}"
+        headers = {"Cookie": cookie, "Origin": f"http://{host}"}
         watchers = [
-            asyncio.create_task(watch(host, run["id"], cookie, after, latencies, counts, done))
+            asyncio.create_task(watch(url, headers, latencies, counts, done))
             for _ in range(clients)
         ]
         while done["connected"] < clients:
@@ -75,6 +76,38 @@ async def measure(host, token, cookie, clients: int, workflow_id: int):
         await api.post(f"/api/runs/{run['id']}/continue")
         await asyncio.gather(*watchers)
         return latencies, counts[0] / (time.time() - started)
+
+
+async def floor(clients: int) -> list[float]:
+    """Latencies of the bare broadcast server (tests/bench/broadcast.py) to as many clients."""
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.bench.broadcast",
+        str(port),
+        str(clients),
+        str(STEPS // 3),
+        str(PACE_S),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        await server.stdout.readline()  # listening
+        latencies, counts, done = [], [0], {"connected": 0}
+        url = f"ws://127.0.0.1:{port}/"
+        await asyncio.gather(*(watch(url, {}, latencies, counts, done) for _ in range(clients)))
+        return latencies
+    finally:
+        if server.returncode is None:
+            server.kill()
+        await server.wait()
+
+
+def percentiles(name: str, latencies: list[float]):
+    ms = sorted(x * 1000 for x in latencies)
+    figure(f"{name}.latency_p50", statistics.median(ms), "ms")
+    figure(f"{name}.latency_p99", ms[min(len(ms) - 1, int(len(ms) * 0.99))], "ms")
 
 
 def run():
@@ -89,14 +122,13 @@ def run():
     with redis_server() as redis_url:
         for layer, extra in (("memory", {}), ("redis", {"REDIS_URL": redis_url})):
             with daphne({**env, **extra}) as host:
-                for clients in (1, 10, 50):
+                for clients in (1, 10, 50, 200):
                     job = measure(host, token, cookie, clients, paced)
-                    latencies, _ = asyncio.run(asyncio.wait_for(job, 120))
-                    ms = sorted(x * 1000 for x in latencies)
-                    name = f"live.{layer}.clients_{clients}"
-                    figure(f"{name}.latency_p50", statistics.median(ms), "ms")
-                    figure(f"{name}.latency_p99", ms[min(len(ms) - 1, int(len(ms) * 0.99))], "ms")
+                    latencies, _ = asyncio.run(asyncio.wait_for(job, 180))
+                    percentiles(f"live.{layer}.clients_{clients}", latencies)
                 # Throughput: a burst of instant steps, as fast as the engine writes them.
                 job = measure(host, token, cookie, 50, burst)
                 _, rate = asyncio.run(asyncio.wait_for(job, 120))
                 figure(f"live.{layer}.clients_50.events_per_second", rate, "events/s")
+    for clients in (1, 10, 50, 200):  # the reference: a bare broadcast, the same pace
+        percentiles(f"live.bare_broadcast.clients_{clients}", asyncio.run(floor(clients)))
