@@ -15,6 +15,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from canvas.jsonbody import storable
 from orchestration import events
 from orchestration.models import (
     NODE_TERMINAL,
@@ -181,6 +182,8 @@ def run_created(run_id: int) -> NewEvent:
 
 def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
     now = timezone.now()
+    if "error" in fields:
+        fields["error"] = storable(str(fields["error"])[:20000])[0]
     data = {k: v for k, v in fields.items() if k in ("error", "continued_by")}
     if to == RunState.RUNNING:
         fields["started_at"] = Coalesce(F("started_at"), Value(now))  # a resume keeps it
@@ -204,6 +207,8 @@ def move_node(run_id: int, node_id: str, to: NodeState, **fields) -> NewEvent:
         fields.setdefault("started_at", now)
     if to in NODE_TERMINAL:
         fields.setdefault("finished_at", now)
+    if "error" in fields:  # an exception's text: anything, NUL characters included
+        fields["error"] = storable(str(fields["error"])[:20000])[0]
     data = {k: fields[k] for k in ("attempts", "error", "output") if k in fields}
     # No savepoint (the engine calls this many times in one transaction): nothing raises
     # inside the block; a refused change leaves it normally and is reported after.
@@ -221,7 +226,8 @@ def move_node(run_id: int, node_id: str, to: NodeState, **fields) -> NewEvent:
 
 
 def log(run_id: int, node_id: str, message: str, level: str = "info") -> NewEvent:
-    line = {"at": timezone.now().isoformat(), "level": level, "message": message[:10000]}
+    message = message[:10000].replace("\x00", "\ufffd")  # PostgreSQL stores no NUL
+    line = {"at": timezone.now().isoformat(), "level": level, "message": message}
     with transaction.atomic():
         if node_id:
             node = NodeRun.objects.select_for_update().get(run_id=run_id, node_id=node_id)

@@ -1,7 +1,6 @@
 """One attempt of a node: references resolved, parameters checked, executed within its timeout,
 its output made plain JSON. Never raises for anything the node does."""
 
-import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from django.db import connection
 from pydantic import ValidationError
 
 from canvas import references
+from canvas.jsonbody import storable
 from canvas.registry import NodeError
 from orchestration.execution.context import Cancelled, NodeRunContext, NodeTimeout
 from orchestration.models import NodeState
@@ -47,12 +47,14 @@ def attempt(execution, step, number: int) -> Outcome:
         return Outcome(NodeState.FAILED, str(exc), exc.retryable)
     except Exception as exc:
         return Outcome(NodeState.FAILED, f"{type(exc).__name__}: {exc}", True)
-    try:
-        output = json.loads(json.dumps({} if output is None else output))
-    except (TypeError, ValueError) as exc:
+    try:  # what both databases store as it is, whatever the node returned
+        output, notes = storable({} if output is None else output, "output")
+    except (TypeError, ValueError, RecursionError) as exc:
         return Outcome(NodeState.FAILED, f"the output is not JSON: {exc}")
     if not isinstance(output, dict):
         return Outcome(NodeState.FAILED, "the output is not a JSON object")
+    for note in notes:
+        context.log(note, "warning")
     return Outcome(NodeState.COMPLETED, output)
 
 
