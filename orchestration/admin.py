@@ -116,10 +116,11 @@ class ScheduleAdmin(admin.ModelAdmin):
         "timezone",
         "engine",
         "active",
+        "paused_reason",
         "next_fire_at",
     )
     list_filter = ("active", "engine", "kind")
-    readonly_fields = ("next_five", "last_run", "next_fire_at")
+    readonly_fields = ("paused_reason", "next_five", "last_run", "next_fire_at")
     inlines = (FireInline,)
 
     @admin.display(description="next five fire times")

@@ -250,6 +250,7 @@ class ScheduleIn(Schema):
 class ScheduleOut(ScheduleIn):
     id: int
     next_fire_at: datetime | None
+    paused_reason: str
 
 
 def schedule_out(schedule: Schedule) -> dict:
@@ -266,6 +267,7 @@ def schedule_out(schedule: Schedule) -> dict:
         "end": schedule.end,
         "active": schedule.active,
         "next_fire_at": schedule.next_fire_at,
+        "paused_reason": schedule.paused_reason,
     }
 
 

@@ -24,6 +24,8 @@ REPLAY_BATCH = 500
 # A full channel drops the newest messages silently; a consumer that has heard nothing for
 # this long asks the database, so even a dropped last event reaches the browser.
 WATCHDOG_S = 1.0
+# How often an open socket checks again that its user may still see the run.
+RECHECK_S = 5.0
 
 
 class RunConsumer(AsyncWebsocketConsumer):
@@ -43,7 +45,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         # Join first, then replay: nothing can fall between the two.
         self.sending = asyncio.Lock()
         self.forwarding: set[asyncio.Task] = set()
-        self.ended = False
+        self.ended = self.revoked = False
         self.hub = hub()
         await self.hub.watch(self.run_id, self)
         async with self.sending:
@@ -57,8 +59,16 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.hub.unwatch(self.run_id, self)
 
     async def watch(self):
+        next_check = asyncio.get_running_loop().time() + RECHECK_S
         while not self.ended:
             await asyncio.sleep(WATCHDOG_S)
+            if asyncio.get_running_loop().time() >= next_check:
+                next_check += RECHECK_S
+                if not await self.allowed("view"):  # the share was revoked meanwhile
+                    self.revoked = True
+                    await self.hub.unwatch(self.run_id, self)
+                    await self.close(code=FORBIDDEN)
+                    return
             async with self.sending:
                 await self.catch_up()
 
@@ -101,6 +111,8 @@ class RunConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(self.forwarding.discard)
 
     async def forward(self, event: dict, text: str):
+        if self.revoked:
+            return
         async with self.sending:  # FIFO: events are forwarded in the order they arrived
             if event["seq"] <= self.sent:
                 return  # replayed already

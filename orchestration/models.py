@@ -207,6 +207,9 @@ class Schedule(models.Model):
     start = models.DateTimeField(null=True, blank=True)
     end = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    paused_reason = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="Why SDL Canvas paused it"
+    )
     # The next planned fire; schedulers claim it with a conditional UPDATE (exactly once).
     next_fire_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     created_by = models.ForeignKey(

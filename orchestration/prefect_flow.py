@@ -35,7 +35,7 @@ from prefect.states import Cancelled, Completed, Failed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from canvas.models import Workflow  # noqa: E402
-from orchestration import events, prefect_engine, runs, transitions  # noqa: E402
+from orchestration import events, prefect_engine, runs, schedules, transitions  # noqa: E402
 from orchestration.execution.decide import RUN, may_retry, retry_delay  # noqa: E402
 from orchestration.execution.messages import NodeEnded, NodeMoved  # noqa: E402
 from orchestration.execution.run import SIGNAL_POLL_S, Execution  # noqa: E402
@@ -255,7 +255,6 @@ class PrefectRun:
 
 def _create_run(workflow_id, parameters, robot_name, schedule_id) -> int:
     """A flow run started on Prefect's side (its UI, CLI or scheduler) gets its run here."""
-
     planned_at = runtime.flow_run.scheduled_start_time
     flow_run_id = str(runtime.flow_run.id)
     workflow = Workflow.objects.get(pk=workflow_id)
@@ -263,6 +262,14 @@ def _create_run(workflow_id, parameters, robot_name, schedule_id) -> int:
     schedule = Schedule.objects.filter(pk=schedule_id).first() if schedule_id else None
     trigger, options = f"prefect flow run {flow_run_id}", {}
     if schedule is not None:
+        reason = schedules.refusal(schedule)  # checked at every fire, not only at save
+        if reason:
+            ScheduleFire.objects.get_or_create(
+                schedule=schedule, planned_at=planned_at, defaults={"note": f"not run: {reason}"}
+            )
+            schedules.pause(schedule, reason)
+            prefect_engine.publish(schedule.workflow)  # its Prefect schedule pauses too
+            raise PermissionError(f"schedule {schedule.pk} is paused: {reason}")
         trigger = f"schedule {schedule.pk} for {planned_at.isoformat()} (Prefect)"
         options = {"schedule": schedule.pk, "planned_at": planned_at.isoformat()}
         robot = robot or schedule.robot

@@ -63,7 +63,7 @@ def create_run(
             )
         current = robots.holder(robot.pk)
         if options.get("no_wait") and current is not None:
-            raise RunRefused(robots.busy_message(robot, current), status=409)
+            raise RunRefused(robots.busy_message(robot, current, viewer=user), status=409)
     with transaction.atomic():
         run = WorkflowRun.objects.create(
             workflow=workflow,

@@ -11,13 +11,25 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from canvas import permissions
+from canvas.models import Permission
 from canvas.validation import validate
 from orchestration import prefect_engine, prefect_schedules, runs
 from orchestration.models import Engine, Schedule, ScheduleFire
 from orchestration.plan import run_parameters
 from orchestration.rules import ScheduleError, occurrences, zone
 
-__all__ = ["ScheduleError", "check", "fire_times", "refresh", "save", "tick", "zone"]
+__all__ = [
+    "ScheduleError",
+    "check",
+    "fire_times",
+    "pause",
+    "refresh",
+    "refusal",
+    "save",
+    "tick",
+    "zone",
+]
 
 log = logging.getLogger(__name__)
 # A fire found later than this after its planned time counts as missed (the server was down).
@@ -67,11 +79,12 @@ def check(schedule: Schedule) -> None:
 
 def save(schedule: Schedule, user=None) -> Schedule:
     """The one way a schedule is saved (API, admin, CLI): checked (ScheduleError naming the
-    field), stored with its creator, and its next fire planned."""
+    field), stored with the user its runs run as, and its next fire planned."""
     schedule.created_at = schedule.created_at or timezone.now()
     check(schedule)
-    if schedule.created_by_id is None and user is not None:
-        schedule.created_by = user
+    if user is not None and (schedule.created_by_id is None or schedule.paused_reason):
+        schedule.created_by = user  # saved again after a pause: it now runs as this user
+    schedule.paused_reason = ""
     schedule.save()
     refresh(schedule)
     return schedule
@@ -84,6 +97,24 @@ def refresh(schedule: Schedule, now: datetime | None = None) -> None:
     upcoming = fire_times(schedule, now, 1) if schedule.active and native else []
     Schedule.objects.filter(pk=schedule.pk).update(next_fire_at=upcoming[0] if upcoming else None)
     schedule.next_fire_at = upcoming[0] if upcoming else None
+
+
+def refusal(schedule: Schedule) -> str | None:
+    """Why the schedule may not start a run now: checked at every fire, not only at save."""
+    creator = schedule.created_by
+    if creator is None or not creator.is_active:
+        return "the user it runs as no longer exists or is inactive"
+    if not permissions.may(creator, schedule.workflow, Permission.RUN):
+        return f"{creator.get_username()} may no longer run this workflow"
+    return None
+
+
+def pause(schedule: Schedule, reason: str) -> None:
+    """Stop firing, saying why (shown in the admin and the API) until someone saves it."""
+    Schedule.objects.filter(pk=schedule.pk).update(
+        active=False, next_fire_at=None, paused_reason=reason[:500]
+    )
+    log.warning("schedule %s paused: %s", schedule.pk, reason)
 
 
 def tick(now: datetime | None = None) -> list[int]:
@@ -112,6 +143,13 @@ def tick(now: datetime | None = None) -> list[int]:
                     "missed while no scheduler ran; not replayed",
                 )
             log.warning("schedule %s missed %s fire(s)", schedule.pk, skipped)
+            continue
+        reason = refusal(schedule)
+        if reason:
+            ScheduleFire.objects.create(
+                schedule=schedule, planned_at=due, note=f"not run: {reason}"
+            )
+            pause(schedule, reason)
             continue
         try:
             run = runs.create_run(

@@ -8,6 +8,8 @@ import time
 
 from django.db import IntegrityError, transaction
 
+from canvas import permissions
+from canvas.models import Permission
 from orchestration import transitions
 from orchestration.models import RUN_TERMINAL, RobotLock, RunState, WorkflowRun
 from robots.controller import ControllerError, open_session
@@ -18,13 +20,28 @@ __all__ = ["ControllerError", "acquire", "busy_message", "close", "holder", "ope
 
 
 def holder(robot_id: int) -> WorkflowRun | None:
-    lock = RobotLock.objects.select_related("run__started_by").filter(robot_id=robot_id).first()
+    lock = (
+        RobotLock.objects.select_related("run__started_by", "run__workflow")
+        .filter(robot_id=robot_id)
+        .first()
+    )
     return lock.run if lock else None
 
 
-def busy_message(robot, run: WorkflowRun) -> str:
-    who = run.started_by.get_username() if run.started_by else run.trigger or "someone"
-    return f"robot {robot.name} is busy with run {run.pk} ({run.workflow.name}), started by {who}"
+def busy_message(robot, holder: WorkflowRun, for_run=None, viewer=None) -> str:
+    """Why the robot cannot take a run now, naming the run that holds it only to those who
+    may see that run: `viewer` (a user), or everyone who sees `for_run` (its own workflow)."""
+    if viewer is not None:
+        may_see = permissions.may(viewer, holder.workflow, Permission.VIEW)
+    else:
+        may_see = for_run is not None and holder.workflow_id == for_run.workflow_id
+    if not may_see:
+        return f"robot {robot.name} is busy with another run"
+    who = holder.started_by.get_username() if holder.started_by else holder.trigger or "someone"
+    return (
+        f"robot {robot.name} is busy with run {holder.pk} ({holder.workflow.name}), "
+        f"started by {who}"
+    )
 
 
 def try_lock(robot_id: int, run_id: int) -> bool:
@@ -52,10 +69,13 @@ def acquire(run) -> bool:
         if current is None:
             continue
         if run.options.get("no_wait"):
-            transitions.move_run(run.pk, RunState.FAILED, error=busy_message(run.robot, current))
+            transitions.move_run(
+                run.pk, RunState.FAILED, error=busy_message(run.robot, current, for_run=run)
+            )
             return False
         if not said:
-            transitions.log(run.pk, "", f"waiting: {busy_message(run.robot, current)}", "warning")
+            busy = busy_message(run.robot, current, for_run=run)
+            transitions.log(run.pk, "", f"waiting: {busy}", "warning")
             said = True
         fresh = WorkflowRun.objects.filter(pk=run.pk).values("cancel_requested", "state").get()
         if fresh["state"] != RunState.QUEUED:

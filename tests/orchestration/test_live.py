@@ -29,7 +29,8 @@ def cookie_for(user) -> bytes:
 
 
 async def communicator(path, user=None, origin=ORIGIN):
-    headers = [origin] + ([(b"cookie", await sync_to_async(cookie_for)(user))] if user else [])
+    headers = [(b"host", b"localhost"), origin]
+    headers += [(b"cookie", await sync_to_async(cookie_for)(user))] if user else []
     from sdl_site.asgi import application  # here: imported with the test's settings
 
     return WebsocketCommunicator(application, path, headers=headers)
@@ -103,6 +104,18 @@ async def test_a_bad_origin_is_refused(owner):
     ws = await communicator(
         f"/ws/runs/{run.pk}/", owner, origin=(b"origin", b"http://evil.example")
     )
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://localhost:8001", b"https://localhost", b"http://localhost.evil.example", b"null"],
+)
+async def test_an_origin_on_another_port_or_scheme_is_refused(owner, origin):
+    workflow = await sync_to_async(make_workflow)(owner, document())
+    run = await sync_to_async(runs.create_run)(workflow, user=owner, start=False)
+    ws = await communicator(f"/ws/runs/{run.pk}/", owner, origin=(b"origin", origin))
     connected, _ = await ws.connect()
     assert not connected
 
@@ -218,3 +231,27 @@ async def test_a_run_with_more_events_than_the_layer_holds_still_arrives_complet
         await ws.disconnect()
     finally:
         channel_layers.backends.clear()
+
+
+async def test_a_socket_is_closed_when_its_viewer_loses_the_share(owner, teammate, monkeypatch):
+    from orchestration import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_S", 0.2)
+    doc = document(
+        nodes=[{"id": "p", "type": "control.pause", "params": {"message": "wait"}}], edges=[]
+    )
+    workflow = await sync_to_async(make_workflow)(owner, doc)
+    share = await sync_to_async(WorkflowShare.objects.create)(
+        workflow=workflow, user=teammate, permission="view"
+    )
+    run = await sync_to_async(runs.create_run)(workflow, user=owner)
+    await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
+    viewer = await communicator(f"/ws/runs/{run.pk}/", teammate)
+    assert (await viewer.connect())[0]
+    await sync_to_async(share.delete)()
+    while True:  # what was sent before the revocation, then the close
+        output = await viewer.receive_output(timeout=30)
+        if output["type"] == "websocket.close":
+            break
+    assert output == {"type": "websocket.close", "code": 4403}
+    await sync_to_async(runs.cancel_run)(run, owner)

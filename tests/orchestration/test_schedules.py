@@ -142,3 +142,34 @@ def test_the_schedule_api_previews_fire_times_with_their_offsets(api, api_for, o
     assert updated.status_code == 200 and updated.json()["next_fire_at"] is None
     assert api_for(outsider).get(f"/api/schedules/{schedule_id}").status_code == 404
     assert api.delete(f"/api/schedules/{schedule_id}").status_code == 204
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_schedule_whose_creator_lost_the_right_to_run_pauses_itself_and_says_why(
+    api_for, owner, teammate
+):
+    from canvas.models import WorkflowShare
+
+    workflow = make_workflow(owner, document())
+    share = WorkflowShare.objects.create(workflow=workflow, user=teammate, permission="run")
+    schedule = make_schedule(workflow, expression="* * * * *")
+    Schedule.objects.filter(pk=schedule.pk).update(created_by=teammate)
+    clock = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
+    schedules.refresh(schedule, clock)
+    [first] = schedules.tick(clock + timedelta(minutes=1))
+    wait_for(first)
+    share.delete()  # the teammate may no longer run it
+    assert schedules.tick(clock + timedelta(minutes=2)) == []
+    schedule.refresh_from_db()
+    assert not schedule.active and schedule.next_fire_at is None
+    assert schedule.paused_reason == "theo may no longer run this workflow"
+    assert ScheduleFire.objects.filter(note__contains="theo may no longer run").exists()
+    assert WorkflowRun.objects.count() == 1
+    listed = api_for(owner).get(f"/api/schedules/{schedule.pk}").json()
+    assert listed["paused_reason"] == "theo may no longer run this workflow"
+    # Saved again by someone who may run it: it runs as them, and the reason is gone.
+    body = {**listed, "active": True}
+    saved = api_for(owner).put(f"/api/schedules/{schedule.pk}", body)
+    assert saved.status_code == 200, saved.content
+    schedule.refresh_from_db()
+    assert schedule.active and schedule.paused_reason == "" and schedule.created_by == owner

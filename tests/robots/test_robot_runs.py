@@ -293,6 +293,30 @@ def test_no_waiting_refuses_a_busy_robot_naming_the_holder(api, owner):
     wait_for(first.pk, timeout=60)
 
 
+def test_a_busy_robot_never_tells_another_user_what_it_is_busy_with(api_for, owner, outsider):
+    robot = make_robot("busy", simulate=True)
+    private = runs.create_run(
+        make_workflow(owner, demo("serial_dilution")), user=owner, robot=robot
+    )
+    wait_for(private.pk, {RunState.RUNNING})
+    theirs = make_workflow(outsider, demo("serial_dilution"))
+    response = api_for(outsider).post(
+        f"/api/workflows/{theirs.pk}/runs", {"robot": "busy", "wait_for_robot": False}
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == "robot busy is busy with another run"
+    waiting = runs.create_run(theirs, user=outsider, robot=robot)
+    wait_for(private.pk, timeout=60)
+    wait_for(waiting.pk, timeout=60)
+    told = " ".join(
+        line["message"]
+        for line in waiting.events.values_list("data", flat=True)
+        if isinstance(line, dict) and "message" in line
+    )
+    assert "busy with another run" in told
+    assert str(private.pk) not in told.replace(f"run {waiting.pk}", "") and "olivia" not in told
+
+
 SHARED_OPENTRONS = (
     [p for p in sorted(SHARED_EXAMPLES.glob("*.json")) if '"opentrons.' in p.read_text()]
     if SHARED_EXAMPLES.exists()
