@@ -181,7 +181,7 @@ def delete_workflow(request, workflow_id: int):
     workflow = permissions.get_workflow(request.user, workflow_id)
     if not permissions.may_delete(request.user, workflow):
         raise permissions.Forbidden("only the owner may delete a workflow")
-    workflow.delete()
+    workflow.soft_delete()  # its runs and versions stay, showing it as deleted
     return Status(204, None)
 
 

@@ -27,15 +27,16 @@ class VersionConflict(Exception):
 
 
 class WorkflowQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user, deleted: bool = False):
         """What the user may at least view: their own, shared with them or a group of theirs
-        (everything, for a superuser)."""
+        (everything, for a superuser); deleted ones too when asked (their runs stay)."""
         if not user.is_authenticated:
             return self.none()
+        found = self if deleted else self.filter(deleted_at__isnull=True)
         if user.is_superuser:
-            return self.all()
+            return found.all()
         shared = WorkflowShare.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
-        return self.filter(Q(owner=user) | Q(pk__in=shared.values("workflow")))
+        return found.filter(Q(owner=user) | Q(pk__in=shared.values("workflow")))
 
 
 def problems_of(document) -> list[dict]:
@@ -55,6 +56,8 @@ class Workflow(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Deleted by its owner: gone from every list and editor, while its runs and versions stay.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkflowQuerySet.as_manager()
 
@@ -122,6 +125,11 @@ class Workflow(models.Model):
             )
         self.refresh_from_db()
         return version
+
+    def soft_delete(self) -> None:
+        """Gone for everyone; its history (versions, runs) is never lost."""
+        Workflow.objects.filter(pk=self.pk).update(deleted_at=timezone.now())
+        self.refresh_from_db()
 
     def restore(self, number: int, author) -> "WorkflowVersion":
         old = self.versions.get(number=number)

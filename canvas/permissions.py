@@ -30,8 +30,12 @@ def permission_name(user, workflow: Workflow) -> str | None:
     return next((p.value for p, n in LEVELS.items() if n == wanted), None)
 
 
-def get_workflow(user, workflow_id: int, need: str = Permission.VIEW) -> Workflow:
-    workflow = Workflow.objects.visible_to(user).filter(pk=workflow_id).first()
+def get_workflow(
+    user, workflow_id: int, need: str = Permission.VIEW, deleted: bool = False
+) -> Workflow:
+    """The workflow if the user may do `need` with it (404 if they may not see it at all);
+    a deleted one only when asked (the run history of a deleted workflow stays readable)."""
+    workflow = Workflow.objects.visible_to(user, deleted).filter(pk=workflow_id).first()
     if workflow is None:
         raise Http404("no such workflow")
     if not may(user, workflow, need):

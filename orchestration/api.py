@@ -48,6 +48,7 @@ class RunOut(Schema):
     id: int
     workflow: int
     workflow_name: str
+    workflow_deleted: bool
     version: int
     engine: str
     state: str
@@ -76,6 +77,7 @@ def run_out(run: WorkflowRun, with_nodes: bool = True) -> dict:
         "id": run.pk,
         "workflow": run.workflow_id,
         "workflow_name": run.workflow.name,
+        "workflow_deleted": run.workflow.deleted_at is not None,
         "version": run.version.number,
         "engine": run.engine,
         "state": run.state,
@@ -109,7 +111,7 @@ def visible_run(user, run_id: int, need: str = Permission.VIEW) -> WorkflowRun:
     )
     if run is None:
         raise Http404("no such run")
-    permissions.get_workflow(user, run.workflow_id, need)
+    permissions.get_workflow(user, run.workflow_id, need, deleted=need == Permission.VIEW)
     return run
 
 

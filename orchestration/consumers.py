@@ -79,7 +79,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         run = WorkflowRun.objects.filter(pk=self.run_id).select_related("workflow").first()
         if (
             run is None
-            or not Workflow.objects.visible_to(self.user).filter(pk=run.workflow_id).exists()
+            or not Workflow.objects.visible_to(self.user, deleted=True)
+            .filter(pk=run.workflow_id)
+            .exists()
         ):
             return False
         return permissions.may(self.user, run.workflow, need)

@@ -44,8 +44,8 @@ class Engine(models.TextChoices):
 
 class RunQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Runs of the workflows the user may view."""
-        return self.filter(workflow__in=Workflow.objects.visible_to(user))
+        """Runs of the workflows the user may view (deleted ones included: history stays)."""
+        return self.filter(workflow__in=Workflow.objects.visible_to(user, deleted=True))
 
     def unfinished(self):
         return self.filter(state__in=RUN_ACTIVE)

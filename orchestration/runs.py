@@ -39,6 +39,8 @@ def create_run(
 ) -> WorkflowRun:
     """Check (valid document, parameters, engine, robot), create the run record with every
     node pending, and start it once the transaction commits. Returns at once."""
+    if workflow.deleted_at is not None:
+        raise RunRefused(f"workflow {workflow.pk} was deleted", status=409)
     engine_name = engine_name or settings.SDL_DEFAULT_ENGINE
     version = version or workflow.versions.get(number=workflow.version)
     options = dict(options or {})

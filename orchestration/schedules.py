@@ -102,6 +102,8 @@ def refresh(schedule: Schedule, now: datetime | None = None) -> None:
 def refusal(schedule: Schedule) -> str | None:
     """Why the schedule may not start a run now: checked at every fire, not only at save."""
     creator = schedule.created_by
+    if schedule.workflow.deleted_at is not None:
+        return "its workflow was deleted"
     if creator is None or not creator.is_active:
         return "the user it runs as no longer exists or is inactive"
     if not permissions.may(creator, schedule.workflow, Permission.RUN):

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orchestration', '0003_prefect_heartbeat'),
+        ("orchestration", "0003_prefect_heartbeat"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='schedule',
-            name='paused_reason',
-            field=models.CharField(blank=True, editable=False, help_text='Why SDL Canvas paused it', max_length=500),
+            model_name="schedule",
+            name="paused_reason",
+            field=models.CharField(
+                blank=True, editable=False, help_text="Why SDL Canvas paused it", max_length=500
+            ),
         ),
     ]

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from canvas.models import Workflow, WorkflowVersion
 from tests.factories import demo, document, make_workflow
 
@@ -72,10 +74,31 @@ def test_export_then_import_gives_the_same_document(api, owner):
     assert Workflow.objects.count() == 2
 
 
-def test_delete_removes_the_workflow_and_its_history(api, owner):
+def test_delete_removes_the_workflow_from_every_list_and_keeps_its_history(api, owner):
     wf = make_workflow(owner)
     assert api.delete(f"/api/workflows/{wf.pk}").status_code == 204
-    assert not Workflow.objects.exists() and not WorkflowVersion.objects.exists()
+    assert api.get("/api/workflows").json() == []
+    assert api.get(f"/api/workflows/{wf.pk}").status_code == 404
+    assert api.delete(f"/api/workflows/{wf.pk}").status_code == 404
+    assert WorkflowVersion.objects.filter(workflow=wf).exists()  # history is never lost
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workflow_that_has_run_can_be_deleted_and_its_runs_stay(api, owner):
+    from orchestration import runs
+    from tests.orchestration.runhelpers import wait_for
+
+    wf = make_workflow(owner)
+    run = wait_for(runs.create_run(wf, user=owner).pk)
+    assert api.delete(f"/api/workflows/{wf.pk}").status_code == 204
+    shown = api.get(f"/api/runs/{run.pk}").json()
+    assert shown["state"] == "completed" and shown["workflow_deleted"] is True
+    assert [r["id"] for r in api.get("/api/runs").json()] == [run.pk]
+    again = api.post(f"/api/runs/{run.pk}/rerun")
+    assert again.status_code == 404  # nothing to run any more
+    api.client.force_login(owner)
+    page = api.client.get(f"/runs/{run.pk}/")
+    assert page.status_code == 200 and b"(deleted)" in page.content
 
 
 def test_versions_are_immutable(owner):
