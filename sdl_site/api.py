@@ -1,6 +1,7 @@
 """The HTTP API: one NinjaAPI, session (with CSRF) or personal-token auth. JSON bodies are
 read (and refused when too large or too deep) by canvas.jsonbody.ApiJsonBody."""
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.parser import Parser
@@ -38,6 +39,7 @@ api = NinjaAPI(
     auth=[BearerToken(), django_auth],
     parser=SafeParser(),
     urls_namespace="api",
+    docs_decorator=login_required,  # the schema and its docs, like everything, behind login
 )
 
 

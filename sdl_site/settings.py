@@ -6,6 +6,7 @@ simulation, DEBUG off. DATABASE_URL, REDIS_URL and PREFECT_API_URL switch on rea
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,7 +39,10 @@ def envlist(name: str, default: str = "") -> list[str]:
 
 
 DATA_DIR = Path(os.getenv("SDL_DATA_DIR", BASE_DIR / "data")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The database, sessions and the secret key live here: readable by their owner only.
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    DATA_DIR.chmod(0o700)
 
 # The opentrons package writes its configuration on first import: keep it in our data folder.
 os.environ.setdefault("OT_API_CONFIG_DIR", str(DATA_DIR / "opentrons"))
@@ -71,6 +75,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # its Swagger UI from our own static files, not a CDN
+    "axes",
     "canvas",
     "orchestration",
     "robots",
@@ -87,7 +93,21 @@ MIDDLEWARE = [
     "canvas.jsonbody.ApiJsonBody",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sdl_site.security.ContentSecurityPolicy",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in throttling (django-axes): after SDL_LOGIN_FAILURES wrong passwords for one user name
+# from one address, that pair is locked out for SDL_LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("SDL_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SDL_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "sdl_site.urls"
 WSGI_APPLICATION = "sdl_site.wsgi.application"
@@ -204,7 +224,16 @@ WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SDL_SECURE_COOKIES")
+# Served over HTTPS (directly or behind a proxy that says so in X-Forwarded-Proto): HTTP is
+# redirected, browsers are told to use HTTPS only (HSTS), cookies travel over HTTPS only.
+SDL_HTTPS = envbool("SDL_HTTPS")
+SECURE_SSL_REDIRECT = SDL_HTTPS
+SECURE_HSTS_SECONDS = envint("SDL_HSTS_SECONDS", 31536000 if SDL_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SDL_HSTS_SUBDOMAINS", str(SDL_HTTPS))
+SECURE_HSTS_PRELOAD = envbool("SDL_HSTS_PRELOAD", str(SDL_HTTPS))
+if envbool("SDL_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = SDL_HTTPS or envbool("SDL_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
@@ -218,5 +247,6 @@ LOGGING = {
         "opentrons": {"level": "CRITICAL", "propagate": False},
         "opentrons_shared_data": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts, not every sign-in
     },
 }

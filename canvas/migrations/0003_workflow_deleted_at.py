@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('canvas', '0002_stored_validation_reports'),
+        ("canvas", "0002_stored_validation_reports"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workflow',
-            name='deleted_at',
+            model_name="workflow",
+            name="deleted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

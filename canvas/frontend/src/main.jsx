@@ -14,3 +14,21 @@ export { mountRunsList };
 export function mountEditor(element, config, csrf) {
   createRoot(element).render(<EditorRoot config={config} csrf={csrf} />);
 }
+
+// Each page says what it holds (an element with a known id and its config as JSON); the bundle
+// mounts it. Pages carry no inline script, so the Content-Security-Policy can forbid them all.
+function boot() {
+  const csrf = document.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
+  const config = (id) => JSON.parse(document.getElementById(id).textContent);
+  const editor = document.getElementById("editor");
+  if (editor) mountEditor(editor, config("editor-config"), csrf);
+  const run = document.getElementById("run-view");
+  if (run) mountRunView(run, config("run-config"), csrf);
+  const list = document.querySelector("[data-testid=run-list] tbody");
+  if (list) mountRunsList(list);
+}
+
+if (typeof document !== "undefined") {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else boot();
+}

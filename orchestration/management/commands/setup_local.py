@@ -23,17 +23,22 @@ class Command(BaseCommand):
     def handle(self, username, **options):
         User = get_user_model()
         admin = User.objects.filter(username=username).first()
-        if admin is None:
-            password = os.getenv("SDL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        if admin is None:  # the password is set once; later: `manage.py changepassword`
+            given = os.getenv("SDL_ADMIN_PASSWORD")
+            password = given or secrets.token_urlsafe(12)
             admin = User.objects.create_superuser(username, password=password)
-            shown = "(from SDL_ADMIN_PASSWORD)" if os.getenv("SDL_ADMIN_PASSWORD") else password
-            self.stdout.write(
-                self.style.SUCCESS(f"Created user {username} with password {shown}")
-                + "\nIt is shown only this once; change it in the admin."
-            )
-        elif os.getenv("SDL_ADMIN_PASSWORD"):
-            admin.set_password(os.environ["SDL_ADMIN_PASSWORD"])
-            admin.save(update_fields=["password"])
+            if given:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Created user {username} with the password in SDL_ADMIN_PASSWORD"
+                    )
+                )
+            else:
+                self.stdout.write(
+                    self.style.SUCCESS(f"Created user {username} with password {password}")
+                    + "\nIt is shown only this once: note it, or change it with "
+                    f"`.venv/bin/python manage.py changepassword {username}`."
+                )
         for name, robot_type in (("ot2-sim", "OT-2"), ("flex-sim", "Flex")):
             _, made = Robot.objects.get_or_create(
                 name=name,
