@@ -9,8 +9,10 @@ web request.
 import logging
 import os
 import re
+import shlex
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -137,6 +139,7 @@ def publish(workflow) -> UUID:
             "path": str(settings.SDL_PREFECT_PROJECT_DIR),
             "entrypoint": ENTRYPOINT,
             "parameter_openapi_schema": _parameter_schema(),
+            "job_variables": {"command": flow_command()},
         }
         if existing is not None:
             prefect.update_deployment(existing.id, DeploymentUpdate(**fields))
@@ -157,6 +160,14 @@ def publish(workflow) -> UUID:
             )
         prefect_schedules.sync(prefect, deployment_id, workflow)
     return deployment_id
+
+
+def flow_command() -> str:
+    """How a worker starts a flow run: the project's own Python, where workers find the project.
+    Named, so that the process worker runs it directly (without its workspace supervisor,
+    one Python process and ~3 s less per flow run)."""
+    python = Path(settings.SDL_PREFECT_PROJECT_DIR) / ".venv" / "bin" / "python"
+    return f"{shlex.quote(str(python))} -m prefect.engine"
 
 
 @cache

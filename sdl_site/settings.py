@@ -67,7 +67,6 @@ ALLOWED_HOSTS = envlist("SDL_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserv
 CSRF_TRUSTED_ORIGINS = envlist("SDL_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
