@@ -1,6 +1,11 @@
+import json
+
+from django import forms
 from django.contrib import admin, messages
 
+from canvas.jsonbody import BodyError, read_json
 from canvas.models import ApiToken, VersionConflict, Workflow, WorkflowShare, WorkflowVersion
+from canvas.validation import validate
 
 
 class VersionInline(admin.TabularInline):
@@ -24,12 +29,49 @@ class ShareInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class WorkflowForm(forms.ModelForm):
+    """The document is checked as the API checks it: read strictly (no NaN, Infinity or NUL),
+    refused when it is not a workflow at all; its draft problems are saved with it."""
+
+    class Meta:
+        model = Workflow
+        fields = ("name", "owner", "document")
+
+    def clean_document(self):
+        document = self.cleaned_data["document"]
+        try:
+            document = read_json(json.dumps(document, allow_nan=True).encode())
+        except (BodyError, ValueError) as exc:
+            raise forms.ValidationError(str(exc))
+        report = validate(document)
+        if report.refused:
+            first = next(i for i in report.issues if i.fatal)
+            raise forms.ValidationError(f"not a workflow: {first}")
+        return document
+
+
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "version", "updated_at")
+    form = WorkflowForm
+    list_display = ("name", "owner", "version", "valid", "updated_at", "deleted_at")
+    list_filter = ("deleted_at",)
     search_fields = ("name", "owner__username")
-    readonly_fields = ("version", "created_at", "updated_at")
-    fields = ("name", "owner", "document", "version", "created_at", "updated_at")
+    readonly_fields = ("version", "problems", "created_at", "updated_at", "deleted_at")
+    fields = (
+        "name",
+        "owner",
+        "document",
+        "version",
+        "problems",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+    )
+
+    @admin.display(boolean=True, description="ready to run")
+    def valid(self, workflow):
+        return workflow.valid
+
     inlines = (ShareInline, VersionInline)
 
     def save_model(self, request, obj, form, change):

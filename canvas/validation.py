@@ -168,7 +168,11 @@ class _Validator:
 
     def parse_edges(self):
         seen = set()
-        ids = {n.get("id") for n in self.header.nodes if isinstance(n, dict)}
+        ids = {
+            n["id"]
+            for n in self.header.nodes
+            if isinstance(n, dict) and isinstance(n.get("id"), str)
+        }
         for i, raw_edge in enumerate(self.header.edges):
             path = f"edges[{i}]"
             try:

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 
 from canvas import permissions
 from canvas.api import Problem
@@ -17,6 +17,7 @@ from orchestration.prefect_engine import ui_url
 from robots.models import Robot
 
 router = Router(tags=["orchestration"])
+MAX_ID = 2**63 - 1  # what the databases' integer ids can hold
 
 
 # --- Runs ----------------------------------------------------------------------------------
@@ -127,6 +128,8 @@ STARTED_OR_REFUSED = {201: RunOut, **dict.fromkeys((404, 409, 422, 503), RunRefu
 def start_run(request, workflow_id: int, body: RunIn):
     """Start a run; it executes in the background. Needs "run" permission."""
     workflow = permissions.get_workflow(request.user, workflow_id, Permission.RUN)
+    if not isinstance(getattr(request, "json_body", {}), dict):  # `[]`, `null`, `42` …
+        return Status(422, {"detail": 'the body is a JSON object, e.g. {"parameters": {}}'})
     robot = None
     if body.robot:
         robot = Robot.objects.filter(name=body.robot).first()
@@ -174,7 +177,12 @@ def publish_deployment(request, workflow_id: int):
 
 
 @router.get("/runs", response=list[RunOut], tags=["runs"])
-def list_runs(request, workflow: int | None = None, state: str | None = None, limit: int = 100):
+def list_runs(
+    request,
+    workflow: int | None = Query(None, ge=1, le=MAX_ID),
+    state: str | None = None,
+    limit: int = 100,
+):
     query = WorkflowRun.objects.visible_to(request.user)
     if workflow is not None:
         query = query.filter(workflow_id=workflow)

@@ -128,7 +128,7 @@ class RunConsumer(AsyncWebsocketConsumer):
             return await self.reply_error('send small JSON messages: {"action": "cancel"}')
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return await self.reply_error("that is not JSON")
         action = message.get("action") if isinstance(message, dict) else None
         if action not in ("cancel", "continue"):

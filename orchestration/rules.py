@@ -1,13 +1,24 @@
 """Fire-time rules of schedules: cron (croniter), fixed intervals and RFC 5545 rules
-(dateutil), each in an IANA time zone."""
+(dateutil), each in an IANA time zone — computed with bounded work.
 
+A rule is searched only up to HORIZON past the time asked about (a rule that never fires,
+such as the 30th of February, is refused rather than searched to the year 9999), and an RFC
+rule is counted from the last fire rather than from its start (so a week-old secondly rule
+costs what a new one does).
+"""
+
+import math
+import warnings
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-from dateutil.rrule import rrulestr
+from croniter import CroniterBadDateError, croniter
+from dateutil.rrule import rrule, rrulestr
 
 from orchestration.models import ScheduleKind
+
+HORIZON = timedelta(days=5 * 366)
+LONGEST_INTERVAL = timedelta(days=366)
 
 
 class ScheduleError(Exception):
@@ -19,42 +30,81 @@ class ScheduleError(Exception):
 
 def zone(name: str) -> ZoneInfo:
     try:
+        if len(name) > 64:
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError("timezone", f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ScheduleError(
+            "timezone", f"{name[:64]!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        )
 
 
-def occurrences(kind: str, expression: str, tz: ZoneInfo, start: datetime, after: datetime):
-    """Fire times (aware, in `tz`) strictly after `after`, in wall-clock time of `tz`."""
-    if kind == ScheduleKind.CRON:
-        if not croniter.is_valid(expression):
-            raise ScheduleError("expression", f"{expression!r} is not a cron expression")
-        it = croniter(expression, after.astimezone(tz))
-        while True:
-            yield it.get_next(datetime)
-    elif kind == ScheduleKind.INTERVAL:
-        try:
-            seconds = float(expression)
-        except ValueError:
-            raise ScheduleError("expression", f"{expression!r} is not a number of seconds")
-        if seconds < 1:
-            raise ScheduleError("expression", "an interval must be at least 1 second")
-        step = timedelta(seconds=seconds)
-        anchor = start.astimezone(tz)
-        n = max(0, int((after - anchor) / step))
-        while True:
-            at = anchor + n * step
-            if at > after:
+def interval(expression: str) -> timedelta:
+    try:
+        seconds = float(expression)
+    except ValueError:
+        raise ScheduleError("expression", f"{expression[:40]!r} is not a number of seconds")
+    if not math.isfinite(seconds) or seconds < 1:
+        raise ScheduleError("expression", "an interval is a number of seconds, at least 1")
+    if seconds > LONGEST_INTERVAL.total_seconds():
+        raise ScheduleError("expression", "an interval is at most a year")
+    return timedelta(seconds=seconds)
+
+
+def parse_rrule(expression: str, tz: ZoneInfo, start: datetime) -> rrule:
+    try:
+        rule = rrulestr(expression, dtstart=start.astimezone(tz).replace(microsecond=0))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ScheduleError("expression", f"not an RFC 5545 rule: {exc}")
+    if not isinstance(rule, rrule):
+        raise ScheduleError("expression", "give one RRULE (no RDATE or EXDATE)")
+    if rule._dtstart.tzinfo is None:  # a DTSTART written without a zone: the schedule's zone
+        rule = rule.replace(dtstart=rule._dtstart.replace(tzinfo=tz))
+    return rule
+
+
+def occurrences(
+    kind: str,
+    expression: str,
+    tz: ZoneInfo,
+    start: datetime,
+    after: datetime,
+    last_fire: datetime | None = None,
+):
+    """Fire times (aware, in `tz`) strictly after `after`, in wall-clock time of `tz`, up to
+    HORIZON after it. `start` is the rule's first possible fire; `last_fire`, when given, an
+    occurrence to count on from instead."""
+    until = after + HORIZON
+    try:
+        if kind == ScheduleKind.CRON:
+            if not croniter.is_valid(expression):
+                raise ScheduleError("expression", f"{expression[:100]!r} is not a cron expression")
+            it = croniter(expression, after.astimezone(tz))
+            while (at := it.get_next(datetime)) <= until:
                 yield at
-            n += 1
-    elif kind == ScheduleKind.RRULE:
-        try:
-            rule = rrulestr(expression, dtstart=start.astimezone(tz).replace(microsecond=0))
-        except (ValueError, TypeError) as exc:
-            raise ScheduleError("expression", f"not an RFC 5545 rule: {exc}")
-        at = rule.after(after.astimezone(tz))
-        while at is not None:
-            yield at
-            at = rule.after(at)
-    else:
-        raise ScheduleError("kind", f"unknown kind {kind}")
+        elif kind == ScheduleKind.INTERVAL:
+            step = interval(expression)
+            anchor = start.astimezone(tz)
+            n = max(0, int((after - anchor) / step))
+            while (at := anchor + n * step) <= until:
+                if at > after:
+                    yield at
+                n += 1
+        elif kind == ScheduleKind.RRULE:
+            rule = parse_rrule(expression, tz, start)
+            if last_fire is not None and rule._count is None:  # COUNT counts from the start
+                rule = rule.replace(dtstart=last_fire.astimezone(tz))
+            bound = until if rule._until is None else min(rule._until, until)
+            with warnings.catch_warnings():  # COUNT with UNTIL: dateutil stops at either
+                warnings.simplefilter("ignore", DeprecationWarning)
+                rule = rule.replace(until=bound)
+            at = rule.after(after.astimezone(tz))
+            while at is not None and at <= until:
+                yield at
+                at = rule.after(at)
+        else:
+            raise ScheduleError("kind", f"unknown kind {kind[:40]}")
+    except CroniterBadDateError:
+        return  # no date matches: no occurrence
+    except (OverflowError, ValueError) as exc:  # dates past the year 9999, and the like
+        raise ScheduleError("expression", f"its fire times cannot be computed: {exc}")

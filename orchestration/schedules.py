@@ -8,6 +8,7 @@ one: a single note records them and the next fire happens on time.
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,9 +16,9 @@ from canvas import permissions
 from canvas.models import Permission
 from canvas.validation import validate
 from orchestration import prefect_engine, prefect_schedules, runs
-from orchestration.models import Engine, Schedule, ScheduleFire
+from orchestration.models import Engine, Schedule, ScheduleFire, ScheduleKind
 from orchestration.plan import run_parameters
-from orchestration.rules import ScheduleError, occurrences, zone
+from orchestration.rules import HORIZON, ScheduleError, occurrences, zone
 
 __all__ = [
     "ScheduleError",
@@ -34,9 +35,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 # A fire found later than this after its planned time counts as missed (the server was down).
 GRACE = timedelta(seconds=60)
+EARLIEST, LATEST = 2000, 2999  # the years a start or end may name
 
 
-def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+def fire_times(
+    schedule: Schedule, after: datetime, count: int, last_fire: datetime | None = None
+) -> list[datetime]:
+    """Up to `count` fire times after `after` (within rules.HORIZON); `last_fire`, a fire of
+    the schedule to count on from (cheaper than from its start)."""
     if schedule.engine == Engine.PREFECT:  # Prefect's scheduler fires these: its own times
         tz = zone(schedule.timezone)  # our own words for what does not parse, then Prefect's
         next(occurrences(schedule.kind, schedule.expression, tz, after, after), None)
@@ -45,7 +51,8 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime
     start = schedule.start or schedule.created_at or timezone.now()
     after = max(after, start - timedelta(microseconds=1))
     times = []
-    for at in occurrences(schedule.kind, schedule.expression, tz, start, after):
+    rule = occurrences(schedule.kind, schedule.expression, tz, start, after, last_fire)
+    for at in rule:
         if schedule.end and at > schedule.end:
             break
         times.append(at)
@@ -56,14 +63,28 @@ def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime
 
 def check(schedule: Schedule) -> None:
     """Refuse what cannot be scheduled, naming the field (ScheduleError)."""
-
     zone(schedule.timezone)
+    if schedule.engine not in Engine.values:
+        raise ScheduleError("engine", f"use one of {', '.join(Engine.values)}")
+    if schedule.kind not in ScheduleKind.values:
+        raise ScheduleError("kind", f"use one of {', '.join(ScheduleKind.values)}")
+    for field in ("start", "end"):
+        value = getattr(schedule, field)
+        if value is not None and not EARLIEST <= value.year <= LATEST:
+            raise ScheduleError(field, f"give a year from {EARLIEST} to {LATEST}")
     if schedule.start and schedule.end and schedule.end <= schedule.start:
         raise ScheduleError("end", "the end is before the start")
     upcoming = fire_times(schedule, timezone.now(), 5)
+    if not upcoming:
+        where = "end" if schedule.end and schedule.end <= timezone.now() + HORIZON else "expression"
+        raise ScheduleError(where, "it never fires from now on (within the next five years)")
+    least = settings.SDL_MIN_SCHEDULE_INTERVAL_S
     for earlier, later in zip(upcoming, upcoming[1:], strict=False):
-        if (later - earlier).total_seconds() < 1:
-            raise ScheduleError("expression", "fires more than once a second")
+        if (later - earlier).total_seconds() < least:
+            raise ScheduleError(
+                "expression",
+                f"it fires more often than every {least:g} s (SDL_MIN_SCHEDULE_INTERVAL_S)",
+            )
     report = validate(schedule.workflow.document)
     if report.document is not None:
         _, issues = run_parameters(report.document, schedule.parameters or {})
@@ -127,7 +148,9 @@ def tick(now: datetime | None = None) -> list[int]:
     due_now = Schedule.objects.filter(active=True, engine=Engine.NATIVE, next_fire_at__lte=now)
     for schedule in due_now.select_related("workflow", "robot", "created_by"):
         due = schedule.next_fire_at
-        following = fire_times(schedule, max(due, now) if now - due > GRACE else due, 1)
+        following = fire_times(
+            schedule, max(due, now) if now - due > GRACE else due, 1, last_fire=due
+        )
         upcoming = following[0] if following else None
         claimed = Schedule.objects.filter(pk=schedule.pk, next_fire_at=due).update(
             next_fire_at=upcoming
@@ -175,7 +198,7 @@ def tick(now: datetime | None = None) -> list[int]:
 def _between(schedule: Schedule, due: datetime, now: datetime) -> list[datetime]:
     times, after = [due], due
     while len(times) < 100_000:
-        following = fire_times(schedule, after, 1)
+        following = fire_times(schedule, after, 1, last_fire=after)
         if not following or following[0] > now:
             break
         times.append(following[0])

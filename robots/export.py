@@ -22,6 +22,12 @@ class ExportError(Exception):
     pass
 
 
+def comment_text(text: str) -> str:
+    """Text that is safe in a Python comment: no control characters (a NUL makes the whole
+    file unreadable to Python)."""
+    return "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
+
+
 class Code:
     """A Python expression; repr() gives its source."""
 
@@ -90,7 +96,7 @@ def export_protocol(document: Document, source: str = "") -> str:
     # Free text goes only into comments and repr()'d literals: nothing a user wrote is code.
     head = [
         *(
-            f"# {line}"
+            f"# {comment_text(line)}"
             for line in [*document.name.splitlines(), *document.description.splitlines()]
         ),
         f"# Exported from SDL Canvas{f' ({source})' if source else ''} on {date.today()}.",
@@ -165,7 +171,7 @@ def export_protocol(document: Document, source: str = "") -> str:
     for number, node_id in enumerate(order, 1):
         node = nodes[node_id]
         body.append("")
-        label = " ".join((node.label or node.type).split())
+        label = comment_text(" ".join((node.label or node.type).split()))
         body.append(f"# Step {number} — {node.id}: {label} ({node.type})")
         if node.disabled:
             body.append("# (disabled in the workflow: not run)")

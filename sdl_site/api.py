@@ -1,7 +1,9 @@
 """The HTTP API: one NinjaAPI, session (with CSRF) or personal-token auth. JSON bodies are
 read (and refused when too large or too deep) by canvas.jsonbody.ApiJsonBody."""
 
-from django.contrib.auth.decorators import login_required
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.parser import Parser
@@ -31,6 +33,22 @@ class SafeParser(Parser):
         return read_json(request.body)
 
 
+def signed_in(view):
+    """The API's schema and docs: for a signed-in user or a personal token, like the API."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            user = ApiToken.user_for(token) if token else None
+            if user is None:
+                return redirect_to_login(request.get_full_path())
+            request.user = user
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 api = NinjaAPI(
     title="SDL Canvas API",
     version="1",
@@ -39,7 +57,7 @@ api = NinjaAPI(
     auth=[BearerToken(), django_auth],
     parser=SafeParser(),
     urls_namespace="api",
-    docs_decorator=login_required,  # the schema and its docs, like everything, behind login
+    docs_decorator=signed_in,
 )
 
 
@@ -53,6 +71,14 @@ def run_refused(request, exc):
     """Every endpoint that starts or controls a run refuses the same way."""
     body = {"detail": str(exc), "errors": [i.as_json() for i in exc.issues]}
     return api.create_response(request, body, status=exc.status)
+
+
+@api.exception_handler(OverflowError)
+def id_too_large(request, exc):
+    """An id in the path beyond a 64-bit integer (the database cannot even look it up)."""
+    return api.create_response(
+        request, {"detail": "no such object: an id has at most 18 digits"}, status=404
+    )
 
 
 @api.exception_handler(Http404)

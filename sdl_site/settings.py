@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sdl_site.middleware.LoginRequired",
+    "sdl_site.middleware.PageErrors",
     "canvas.jsonbody.ApiJsonBody",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -178,6 +179,8 @@ SDL_PREFECT_PROJECT_DIR = Path(os.getenv("SDL_PREFECT_PROJECT_DIR", BASE_DIR))
 SDL_PREFECT_HEARTBEAT_TIMEOUT_S = envint("SDL_PREFECT_HEARTBEAT_TIMEOUT_S", 60)
 # Fire schedules from the web server's own process (several servers are safe: fires are claimed).
 SDL_SCHEDULER_IN_SERVER = envbool("SDL_SCHEDULER_IN_SERVER", "true")
+# The shortest time between two fires of a schedule (a protocol is not a polling loop).
+SDL_MIN_SCHEDULE_INTERVAL_S = envint("SDL_MIN_SCHEDULE_INTERVAL_S", 60)
 # Seconds to wait for a robot's HTTP answer before the node fails.
 SDL_ROBOT_TIMEOUT_S = envint("SDL_ROBOT_TIMEOUT_S", 10)
 # Functions a `python.call` node may call, by dotted name. Only the installation decides.

@@ -70,8 +70,15 @@ def test_an_import_that_is_not_json_is_refused(api):
     assert_refused(response, 400, "not valid JSON")
 
 
+# The shapes that once answered 500: huge integers, NUL characters, ids of any JSON type.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63, max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.just("nul\x00text"),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -81,7 +88,7 @@ node_types = st.sampled_from(
     ["control.log", "control.delay", "opentrons.transfer", "data.record", "nope", 3]
 )
 nodes = st.fixed_dictionaries(
-    {"id": st.sampled_from(["a", "b", "c", "", "bad id"]), "type": node_types},
+    {"id": st.sampled_from(["a", "b", "c", "", "bad id"]) | json_values, "type": node_types},
     optional={
         "params": st.dictionaries(
             st.sampled_from(["message", "seconds", "volume", "values", "pipette", "source"]),
@@ -95,7 +102,7 @@ documents = st.fixed_dictionaries(
     {},
     optional={
         "schema": st.sampled_from(["sdl-workflow/1", "other"]),
-        "name": st.text(max_size=5) | st.integers(),
+        "name": st.text(max_size=5) | st.integers() | st.just("x\x00y"),
         "nodes": st.lists(nodes, max_size=4) | json_values,
         "edges": st.lists(
             st.fixed_dictionaries(
@@ -119,6 +126,7 @@ documents = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.db_concurrency  # again on PostgreSQL in CI, which stores no NUL
 @pytest.mark.django_db
 @settings(
     max_examples=150,
@@ -129,3 +137,52 @@ documents = st.fixed_dictionaries(
 def test_random_documents_never_cause_a_server_error(api, doc):
     for response in (api.post("/api/validate", doc), api.post("/api/workflows", doc)):
         assert response.status_code < 500, (doc, response.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        # 1e400 as a position, a default or a bound: beyond a double
+        (
+            '{"schema": "sdl-workflow/1", "name": "x", "nodes": [{"id": "a", "type": "control.log",'
+            ' "params": {"message": "m"}, "position": {"x": 1e400, "y": 0}}], "edges": []}',
+            400,
+            "too large a number",
+        ),
+        (
+            '{"schema": "sdl-workflow/1", "name": "x", "nodes": [], "edges": [],'
+            ' "parameters": {"n": {"type": "number", "default": 1e400}}}',
+            400,
+            "too large a number",
+        ),
+        (
+            '{"schema": "sdl-workflow/1", "name": "x", "nodes": [], "edges": [],'
+            ' "parameters": {"n": {"type": "number", "maximum": -1e400}}}',
+            400,
+            "too large a number",
+        ),
+        # a node id that is a list or an object
+        (
+            '{"schema": "sdl-workflow/1", "name": "x", "nodes": [{"id": ["a"], "type": "control.log",'
+            ' "params": {}}], "edges": [{"source": "a", "target": "b"}]}',
+            422,
+            "nodes[0].id",
+        ),
+        (
+            '{"schema": "sdl-workflow/1", "name": "x", "nodes": [{"id": {"a": 1}, "type":'
+            ' "control.log", "params": {}}], "edges": []}',
+            422,
+            "nodes[0].id",
+        ),
+    ],
+)
+def test_what_once_answered_500_gets_a_4xx_naming_the_place(api, body, status, words):
+    assert_refused(api.post("/api/workflows", body.encode()), status, words)
+
+
+@pytest.mark.django_db
+def test_a_numeric_log_message_is_a_message(api):
+    doc = document(nodes=[{"id": "a", "type": "control.log", "params": {"message": 42}}], edges=[])
+    response = api.post("/api/workflows", doc)
+    assert response.status_code == 201 and response.json()["valid"], response.content

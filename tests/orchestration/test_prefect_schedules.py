@@ -136,8 +136,9 @@ def test_berlin_nine_stays_nine_across_the_daylight_saving_change_on_prefect(own
 
 
 def test_a_prefect_schedule_fires_through_the_worker_and_records_its_run(
-    admin_client, owner, prefect
+    admin_client, owner, prefect, settings
 ):
+    settings.SDL_MIN_SCHEDULE_INTERVAL_S = 1  # a test cannot wait a minute per fire
     workflow = make_workflow(owner, document(name="Every few seconds"))
     saved = admin_client.post(ADD, form(workflow, kind="interval", expression="5", timezone="UTC"))
     assert saved.status_code == 302, saved.content.decode()[:3000]
