@@ -17,7 +17,7 @@ from django.db import transaction
 from orchestration import transitions
 from orchestration.execution.decide import RUN, may_retry, retry_delay
 from orchestration.execution.messages import NodeEnded, NodeMoved
-from orchestration.execution.run import SIGNAL_POLL_S, Execution
+from orchestration.execution.run import SIGNAL_POLL_S, Execution, active
 from orchestration.models import NodeState
 from orchestration.plan import Plan, Step
 
@@ -153,10 +153,36 @@ class NativeRun:
             sorter.done(node_id)
 
 
-def start(run_id: int, plan: Plan | None = None) -> threading.Thread:
-    """Execute a run in the background of this process; returns at once. `plan` is the run's
-    compiled plan when the caller has it (else it is compiled from the run's version)."""
-    native = NativeRun(run_id, plan)
-    thread = threading.Thread(target=native.run, name=f"sdl-run-{run_id}", daemon=True)
-    thread.start()
-    return thread
+_runs: ThreadPoolExecutor | None = None
+_runs_lock = threading.Lock()
+# Runs handed to this process's pool that have not begun yet (they wait `queued`, in order).
+WAITING: set[int] = set()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _runs
+    with _runs_lock:
+        if _runs is None:
+            _runs = ThreadPoolExecutor(
+                max(1, settings.SDL_MAX_ACTIVE_RUNS), thread_name_prefix="sdl-run"
+            )
+        return _runs
+
+
+def start(run_id: int, plan: Plan | None = None) -> None:
+    """Execute a run in the background of this process; returns at once. At most
+    SDL_MAX_ACTIVE_RUNS execute at once (and so hold database connections); the others wait
+    `queued` and begin in the order they were started. `plan` is the run's compiled plan when
+    the caller has it (else it is compiled from the run's version)."""
+    WAITING.add(run_id)
+
+    def execute():
+        WAITING.discard(run_id)
+        NativeRun(run_id, plan).run()
+
+    _pool().submit(execute)
+
+
+def held_here(run_id: int) -> bool:
+    """Whether this process has the run: waiting for a place, or executing."""
+    return run_id in WAITING or active(run_id) is not None

@@ -8,16 +8,20 @@ costs what a new one does).
 """
 
 import math
+import threading
 import warnings
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import DAILY, rrule, rrulestr
 
 from orchestration.models import ScheduleKind
 
 HORIZON = timedelta(days=5 * 366)
+# Rules finer than daily are searched a year ahead at most: dateutil walks them step by step.
+FINE_HORIZON = timedelta(days=366)
+TIME_LIMIT_S = 2.0  # what saving a schedule may spend on its fire times
 LONGEST_INTERVAL = timedelta(days=366)
 
 
@@ -63,6 +67,30 @@ def parse_rrule(expression: str, tz: ZoneInfo, start: datetime) -> rrule:
     return rule
 
 
+def within_time_limit(function, *args):
+    """`function(*args)`, refused (ScheduleError) when it takes longer than TIME_LIMIT_S: the
+    computation is left to end by itself in the background, bounded by the horizon."""
+    box: dict = {}
+
+    def compute():
+        try:
+            box["value"] = function(*args)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    worker = threading.Thread(target=compute, name="sdl-fire-times", daemon=True)
+    worker.start()
+    worker.join(TIME_LIMIT_S)
+    if worker.is_alive():
+        raise ScheduleError(
+            "expression",
+            f"its fire times take more than {TIME_LIMIT_S:g} s to compute: give a simpler rule",
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def occurrences(
     kind: str,
     expression: str,
@@ -92,6 +120,8 @@ def occurrences(
                 n += 1
         elif kind == ScheduleKind.RRULE:
             rule = parse_rrule(expression, tz, start)
+            if rule._freq > DAILY:
+                until = min(until, after + FINE_HORIZON)
             if last_fire is not None and rule._count is None:  # COUNT counts from the start
                 rule = rule.replace(dtstart=last_fire.astimezone(tz))
             bound = until if rule._until is None else min(rule._until, until)

@@ -3,9 +3,11 @@
 import logging
 import os
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from canvas.validation import Issue
 from orchestration import engine, prefect_engine, transitions
@@ -185,6 +187,28 @@ def recover_interrupted_runs() -> list[int]:
     if interrupted:
         log.warning("marked runs %s interrupted", interrupted)
     return interrupted
+
+
+LOST_AFTER = timedelta(seconds=60)
+
+
+def end_lost_runs() -> list[int]:
+    """Runs this process started and no longer holds (its engine could not record their end)
+    end `interrupted`, by the supervisor, without waiting for a restart."""
+    lost = []
+    older = timezone.now() - LOST_AFTER
+    mine = WorkflowRun.objects.unfinished().filter(
+        engine=Engine.NATIVE, host=HOST, pid=os.getpid(), created_at__lt=older
+    )
+    for run_id in mine.values_list("pk", flat=True):
+        if engine.held_here(run_id):
+            continue
+        why = "the engine lost track of this run; check the robot before running again"
+        if transitions.end_abandoned(run_id, RunState.INTERRUPTED, why):
+            lost.append(run_id)
+    if lost:
+        log.warning("ended lost runs %s", lost)
+    return lost
 
 
 class StillRunning(Exception):

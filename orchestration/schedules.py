@@ -18,7 +18,7 @@ from canvas.validation import validate
 from orchestration import prefect_engine, prefect_schedules, runs
 from orchestration.models import Engine, Schedule, ScheduleFire, ScheduleKind
 from orchestration.plan import run_parameters
-from orchestration.rules import HORIZON, ScheduleError, occurrences, zone
+from orchestration.rules import HORIZON, ScheduleError, occurrences, within_time_limit, zone
 
 __all__ = [
     "ScheduleError",
@@ -74,7 +74,7 @@ def check(schedule: Schedule) -> None:
             raise ScheduleError(field, f"give a year from {EARLIEST} to {LATEST}")
     if schedule.start and schedule.end and schedule.end <= schedule.start:
         raise ScheduleError("end", "the end is before the start")
-    upcoming = fire_times(schedule, timezone.now(), 5)
+    upcoming = within_time_limit(fire_times, schedule, timezone.now(), 5)
     if not upcoming:
         where = "end" if schedule.end and schedule.end <= timezone.now() + HORIZON else "expression"
         raise ScheduleError(where, "it never fires from now on (within the next five years)")

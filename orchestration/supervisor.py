@@ -16,16 +16,24 @@ from orchestration import prefect_engine, runs, schedules
 log = logging.getLogger(__name__)
 TICK_S = 1.0
 RECONCILE_S = 10.0
+SWEEP_S = 30.0
 
 
 def loop(stop: threading.Event, tick_s: float = TICK_S) -> None:
-    next_reconcile = 0.0
+    next_reconcile = next_sweep = 0.0
     while not stop.is_set():
         try:
             close_old_connections()
             schedules.tick()
         except Exception:  # a bad schedule must not stop the others
             log.exception("scheduler tick failed")
+        if time.monotonic() >= next_sweep:  # runs whose process died, or that were lost
+            next_sweep = time.monotonic() + SWEEP_S
+            try:
+                runs.recover_interrupted_runs()
+                runs.end_lost_runs()
+            except Exception:
+                log.exception("could not look for abandoned runs")
         if settings.PREFECT_API_URL and time.monotonic() >= next_reconcile:
             next_reconcile = time.monotonic() + RECONCILE_S
             try:  # Prefect runs whose flow died without saying so

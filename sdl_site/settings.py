@@ -148,6 +148,17 @@ else:
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A bounded pool per process, whatever the number of runs and requests: a thread that
+    # finds it empty waits for a connection rather than opening one more.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": envint("SDL_DB_POOL_SIZE", 20),
+        "timeout": 120,
+    }
+
+# Runs this process executes at once (native engine); more wait `queued`, and start in order.
+SDL_MAX_ACTIVE_RUNS = envint("SDL_MAX_ACTIVE_RUNS", 16)
 
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:

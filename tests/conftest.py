@@ -114,8 +114,13 @@ def prefect(prefect_stack, settings):
 
 
 @pytest.fixture(params=["native", "prefect"])
-def engine_name(request):
-    """Engine tests run on both engines: the same cases, the same expectations."""
+def engine_name(request, monkeypatch):
+    """Engine tests run on both engines: the same cases, the same expectations. On Prefect,
+    the flow runs in this process (see prefect_stack.start_in_this_process)."""
     if request.param == "prefect":
-        request.getfixturevalue("prefect")
+        from orchestration import prefect_engine
+        from tests.prefect_stack import start_in_this_process
+
+        stack = request.getfixturevalue("prefect")
+        monkeypatch.setattr(prefect_engine, "start", start_in_this_process(stack))
     return request.param

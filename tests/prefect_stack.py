@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -146,3 +147,31 @@ def start_stack():
     finally:
         stop(server)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def start_in_this_process(stack: PrefectStack):
+    """For the engine's parity cases: stands in for the worker's dispatch only. The run's flow
+    (`sdl-workflow`, with its Prefect tasks, retries, timeouts and states on the session's real
+    server) runs in a thread of the test process instead of a process a worker starts, which
+    costs ~6 s of CPU per run. Deployments and the worker have their own tests
+    (test_prefect.py, test_prefect_schedules.py)."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_LOGGING_TO_API_ENABLED,
+        temporary_settings,
+    )
+
+    from orchestration.prefect_flow import sdl_workflow
+
+    def start(run):
+        def execute():
+            try:
+                values = {PREFECT_API_URL: stack.api_url, PREFECT_LOGGING_TO_API_ENABLED: False}
+                with temporary_settings(values):
+                    sdl_workflow(run_id=run.pk)
+            except BaseException:  # the flow's own end is in the run record
+                pass
+
+        threading.Thread(target=execute, name=f"flow-{run.pk}", daemon=True).start()
+
+    return start

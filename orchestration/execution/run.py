@@ -9,6 +9,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connection
@@ -230,11 +231,17 @@ class Execution:
             transitions.move_run(self.run_id, RunState.COMPLETED)
 
     def fail(self, error: str) -> None:
-        """The engine itself broke: end the run failed, whatever state it reached."""
-        try:
-            transitions.move_run(self.run_id, RunState.FAILED, error=error[:5000])
-        except Exception:
-            log.exception("could not record the end of run %s", self.run_id)
+        """The engine itself broke: end the run failed, whatever state it reached — trying
+        again for a while when the database does not answer (the supervisor ends what is
+        still left, see runs.end_lost_runs)."""
+        for delay in (0, 1, 2, 4, 8):
+            time.sleep(delay)
+            try:
+                close_old_connections()
+                transitions.end_abandoned(self.run_id, RunState.FAILED, error[:5000])
+                return
+            except Exception:
+                log.exception("could not record the end of run %s", self.run_id)
 
     def close_robot(self) -> None:
         session, self._robot = self._robot, None
