@@ -90,6 +90,8 @@ class NativeRun:
                 if execution.stopping() and self.running == 0:
                     break
                 self.ready.extend(sorter.get_ready())
+                if not self._may_start() and execution.inbox.empty():
+                    execution.release_connection()  # nothing to do until a node reports
                 messages = execution.take(block=not self._may_start())
                 with transaction.atomic(), transitions.batched():
                     self._record(messages, sorter)

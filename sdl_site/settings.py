@@ -158,7 +158,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 
 # Runs this process executes at once (native engine); more wait `queued`, and start in order.
-SDL_MAX_ACTIVE_RUNS = envint("SDL_MAX_ACTIVE_RUNS", 16)
+# Paused and waiting runs count; their database connections go back to the pool meanwhile.
+SDL_MAX_ACTIVE_RUNS = envint("SDL_MAX_ACTIVE_RUNS", 64)
 
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:

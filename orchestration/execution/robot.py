@@ -6,7 +6,7 @@ by INSERT when the run starts, deleted when it ends in any state.
 
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from canvas import permissions
 from canvas.models import Permission
@@ -85,6 +85,8 @@ def acquire(run) -> bool:
                 run.pk, RunState.CANCELLED, error="cancelled while waiting for robot"
             )
             return False
+        if getattr(connection, "pool", None) is not None:
+            connection.close()  # waiting holds no pooled connection
         time.sleep(LOCK_POLL_S)
     return True
 

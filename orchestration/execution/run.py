@@ -170,6 +170,12 @@ class Execution:
             self.signals.continued_by = row["continued_by"]
             self.signals.resumed.set()
 
+    def release_connection(self) -> None:
+        """Before waiting: a pooled database connection goes back to the pool (a paused run
+        holds none), so the pool, not the number of runs, bounds the connections."""
+        if getattr(connection, "pool", None) is not None:
+            connection.close()
+
     def heartbeat(self) -> None:
         """This process is alive (read by prefect_engine.reconcile on other machines)."""
         WorkflowRun.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())

@@ -39,8 +39,7 @@ class PeakConnections(threading.Thread):
 
 @pytest.mark.db_concurrency
 @pytest.mark.django_db(transaction=True)
-def test_200_concurrent_runs_all_complete_with_bounded_connections(owner, settings, capsys):
-    settings.SDL_MAX_ACTIVE_RUNS = 16
+def test_200_concurrent_runs_all_complete_with_bounded_connections(owner, capsys):
     doc = document(
         nodes=[
             {"id": "a", "type": "control.log", "params": {"message": "start"}},
