@@ -97,10 +97,8 @@ def open(run, document):  # noqa: A001  (the module is used as `robot.open`)
     return open_session(run, document)
 
 
-def close(session, run_id: int, cancelled: bool) -> None:
-    """End the session (stopping the robot after a cancel) and release the lock."""
-    try:
-        if session is not None:
-            session.end(cancelled=cancelled)
-    finally:
-        release(run_id)
+def close(session, cancelled: bool) -> None:
+    """End the session, stopping the robot after a cancel. The lock is not released here: it
+    goes with the run's end, in the same transaction (transitions.move_run)."""
+    if session is not None:
+        session.end(cancelled=cancelled)

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from canvas.registry import NodeError
@@ -219,22 +219,26 @@ class Execution:
         return None
 
     def finish(self) -> None:
-        """The robot is stopped or released first, then nodes that never started are cancelled
-        and the run ends: failed (first failed node), cancelled, or completed."""
+        """The robot session ends first (stopped after a cancel); then, in one transaction,
+        nodes that never started are cancelled and the run ends — failed (its first failed
+        node), cancelled or completed — and its robot lock goes with that same commit, so the
+        next run on the robot starts only after this one has ended."""
         self.close_robot()
         failed = self.failed
         reason = f"node {failed} failed" if failed else "the run was cancelled"
-        for node in NodeRun.objects.filter(run_id=self.run_id, state=NodeState.PENDING):
-            transitions.move_node(self.run_id, node.node_id, NodeState.CANCELLED, error=reason)
-        if failed:
-            error = NodeRun.objects.get(run_id=self.run_id, node_id=failed).error
-            transitions.move_run(
-                self.run_id, RunState.FAILED, error=f"node {failed} failed: {error}"
-            )
-        elif self.signals.cancel.is_set():
-            transitions.move_run(self.run_id, RunState.CANCELLED, error="cancelled")
-        else:
-            transitions.move_run(self.run_id, RunState.COMPLETED)
+        with transaction.atomic(), transitions.batched():
+            pending = NodeRun.objects.filter(run_id=self.run_id, state=NodeState.PENDING)
+            for node_id in pending.values_list("node_id", flat=True):
+                transitions.move_node(self.run_id, node_id, NodeState.CANCELLED, error=reason)
+            if failed:
+                error = NodeRun.objects.get(run_id=self.run_id, node_id=failed).error
+                transitions.move_run(
+                    self.run_id, RunState.FAILED, error=f"node {failed} failed: {error}"
+                )
+            elif self.signals.cancel.is_set():
+                transitions.move_run(self.run_id, RunState.CANCELLED, error="cancelled")
+            else:
+                transitions.move_run(self.run_id, RunState.COMPLETED)
 
     def fail(self, error: str) -> None:
         """The engine itself broke: end the run failed, whatever state it reached — trying
@@ -250,13 +254,15 @@ class Execution:
                 log.exception("could not record the end of run %s", self.run_id)
 
     def close_robot(self) -> None:
+        """End the robot session (its lock goes when the run ends: transitions.move_run)."""
         session, self._robot = self._robot, None
-        robot.close(session, self.run_id, cancelled=self.signals.cancel.is_set())
+        robot.close(session, cancelled=self.signals.cancel.is_set())
 
     def close(self) -> None:
-        """After the run: no robot held, no registration, no connection left open."""
+        """After the run: no robot session, no lock, no registration, no connection open."""
         ACTIVE.pop(self.run_id, None)
         try:
             self.close_robot()
+            robot.release(self.run_id)  # ended by now; this is for a run that never began
         finally:
             connection.close()
