@@ -46,13 +46,15 @@ lint: $(VENV)/.synced
 test-deps:
 	@tests/install_deps.sh
 
+# Two pytest workers (pytest-xdist): the Prefect tests in one, everything else in the other.
+PYTEST_WORKERS ?= 2
 test: install lint test-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The inner loop: everything but the browser and Prefect tests (`make test` runs them all).
 test-fast: install
-	$(BIN)/pytest -m "not browser and not prefect" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser and not prefect" $(PYTEST_ARGS)
 
 # The tests that exercise the database under concurrency, e.g. against PostgreSQL:
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test-db

@@ -41,6 +41,9 @@ def pytest_collection_modifyitems(items):
         on_prefect = callspec is not None and callspec.params.get("engine_name") == "prefect"
         if on_prefect or "prefect" in fixtures or "prefect_stack" in fixtures:
             item.add_marker(pytest.mark.prefect)
+            # With `-n 2 --dist loadgroup` (make test), one worker runs every Prefect test, so
+            # one Prefect server starts for the whole session.
+            item.add_marker(pytest.mark.xdist_group("prefect"))
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +96,17 @@ def api(owner):
 @pytest.fixture
 def api_for(db):
     return Api
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_database_pools(django_db_setup):
+    """On PostgreSQL, the pool's connections close before the test database is dropped."""
+    yield
+    from django.db import connections
+
+    for connection in connections.all():
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
 
 
 @pytest.fixture(scope="session")
