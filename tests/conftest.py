@@ -30,6 +30,7 @@ class Api:
         return self.client.delete(url, **kw)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Mark what needs a browser or a Prefect stack by the fixtures it uses, so that
     `make test-fast` (-m "not browser and not prefect") can leave them out."""

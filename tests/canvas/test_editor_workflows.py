@@ -31,10 +31,11 @@ def save(page, version: int, message: str = ""):
 
 def drag_wells(page, field: str, first: str, last: str):
     """Select a box of wells on a field's plate map, as a person drags the mouse."""
+    # Each hover finds its well where it is at that moment (the form may still be moving as
+    # validation answers), and waits until it holds still.
     page.get_by_test_id(f"field-{field}-well-{first}").hover()
     page.mouse.down()
-    box = page.get_by_test_id(f"field-{field}-well-{last}").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)
+    page.get_by_test_id(f"field-{field}-well-{last}").hover()
     page.mouse.up()
 
 
