@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from canvas.models import Workflow
 from tests.browser import browser, login  # noqa: F401  (fixture)
@@ -38,7 +39,7 @@ def test_build_connect_refuse_a_cycle_save_and_undo(browser, site, owner):  # no
     connect(page, "log1", "delay1")
     page.wait_for_selector(".react-flow__edge")
     connect(page, "delay1", "log1")
-    assert "would make a cycle" in page.get_by_test_id("edit-notice").inner_text()
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("would make a cycle")
     page.get_by_test_id("workflow-name").fill("Built by hand")
     page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
     page.get_by_test_id("save-message").fill("first draft")
@@ -50,7 +51,7 @@ def test_build_connect_refuse_a_cycle_save_and_undo(browser, site, owner):  # no
     assert doc["edges"] == [{"source": "log1", "target": "delay1"}]
     assert doc["nodes"][0]["params"] == {"message": "first"}
     assert workflow.versions.get(number=2).message == "first draft"
-    assert page.get_by_test_id("run-button").is_enabled()
+    expect(page.get_by_test_id("run-button")).to_be_enabled()
     page.get_by_test_id("undo-button").click()
     page.wait_for_selector("[data-testid=unsaved]")
     page.get_by_test_id("redo-button").click()
@@ -70,8 +71,8 @@ def test_an_error_shows_on_its_field_and_goes_when_fixed(browser, site, owner): 
     page.get_by_test_id("field-volume").fill("1000")
     error = page.get_by_test_id("field-error-volume")
     error.wait_for()
-    assert "more than pipette p300 (p300_single_gen2) holds (300 µL)" in error.inner_text()
-    assert not page.get_by_test_id("run-button").is_enabled()
+    expect(error).to_contain_text("more than pipette p300 (p300_single_gen2) holds (300 µL)")
+    expect(page.get_by_test_id("run-button")).to_be_disabled()
     page.get_by_test_id("field-volume").fill("100")
     error.wait_for(state="detached")
 

@@ -163,15 +163,17 @@ def test_undo_ten_edits_redo_them_copy_paste_and_lay_out(browser, site, owner): 
     seconds = page.get_by_test_id("field-seconds")
     for n in range(2, 12):  # ten edits
         seconds.fill(str(n))
-    assert seconds.input_value() == "11"
+    expect(seconds).to_have_value("11")
     undo, redo = page.get_by_test_id("undo-button"), page.get_by_test_id("redo-button")
     for _ in range(10):
         undo.click()
-    assert seconds.input_value() == "1" and not undo.is_enabled()
+    expect(seconds).to_have_value("1")
+    expect(undo).to_be_disabled()
     page.wait_for_selector("[data-testid=unsaved]", state="detached")  # back to what is saved
     for _ in range(10):
         redo.click()
-    assert seconds.input_value() == "11" and not redo.is_enabled()
+    expect(seconds).to_have_value("11")
+    expect(redo).to_be_disabled()
 
     page.get_by_test_id("node-say").click(modifiers=["Shift"])
     page.keyboard.press("Control+c")
@@ -203,7 +205,7 @@ def test_restore_version_one_see_the_diff_and_export_then_import(browser, site, 
     page.get_by_test_id("diff-from").select_option("1")
     page.get_by_test_id("diff-to").select_option("2")
     page.get_by_test_id("diff-button").click()
-    assert "node ok (control.log) removed" in page.get_by_test_id("diff").inner_text()
+    expect(page.get_by_test_id("diff")).to_contain_text("node ok (control.log) removed")
     page.get_by_test_id("restore-1").click()
     page.get_by_test_id("node-ok").wait_for()  # the canvas changed back
     page.wait_for_selector("[data-testid=edit-notice]:has-text('Restored version 1 as version 3')")
@@ -238,7 +240,7 @@ def test_modules_on_the_deck_help_and_a_live_run_on_the_canvas(browser, site, ow
     )
     page.keyboard.press("?")
     page.get_by_test_id("help-overlay").wait_for()
-    assert "Ctrl+Shift+Z" in page.get_by_test_id("help-overlay").inner_text()
+    expect(page.get_by_test_id("help-overlay")).to_contain_text("Ctrl+Shift+Z")
     page.keyboard.press("Escape")
     page.get_by_test_id("help-overlay").wait_for(state="detached")
     save(page, 2)

@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from orchestration.models import WorkflowRun
 from tests.browser import browser, login  # noqa: F401  (fixture)
@@ -37,10 +38,10 @@ def test_run_from_the_browser_and_watch_every_node_complete(browser, site, owner
     page.wait_for_selector("[data-testid=run-state][data-state=completed]", timeout=20000)
     for node_id in ("begin", "announce", "left", "right", "join"):
         assert page.get_by_test_id(f"run-node-{node_id}").get_attribute("data-state") == "completed"
-    assert page.get_by_test_id("run-progress").inner_text() == "5 of 5 nodes done"
-    assert "go" in page.get_by_test_id("run-log").inner_text()
+    expect(page.get_by_test_id("run-progress")).to_have_text("5 of 5 nodes done")
+    expect(page.get_by_test_id("run-log")).to_contain_text("go")
     page.get_by_test_id("run-node-join").click()
-    assert '"answer": 42' in page.get_by_test_id("run-node-output").inner_text()
+    expect(page.get_by_test_id("run-node-output")).to_contain_text('"answer": 42')
     run = WorkflowRun.objects.get(workflow=workflow)
     assert run.state == "completed" and run.parameters == {"word": "go"}
 
@@ -99,7 +100,7 @@ def test_the_page_reconnects_after_the_server_restarts_and_misses_nothing(browse
     try:
         with daphne(child_env()):
             page.wait_for_selector("[data-testid=run-state][data-state=completed]", timeout=30000)
-            assert page.get_by_test_id("run-progress").inner_text() == "5 of 5 nodes done"
-            assert page.get_by_test_id("run-connection").inner_text() == "live"
+            expect(page.get_by_test_id("run-progress")).to_have_text("5 of 5 nodes done")
+            expect(page.get_by_test_id("run-connection")).to_have_text("live")
     finally:
         servers.free_port = original
