@@ -46,11 +46,11 @@ lint: $(VENV)/.synced
 test-deps:
 	@tests/install_deps.sh
 
-# Two pytest workers (pytest-xdist): the Prefect tests in one, everything else in the other.
+# Two pytest workers (pytest-xdist): the Prefect tests in one (tests/conftest.py), the rest shared.
 PYTEST_WORKERS ?= 2
 test: install lint test-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The inner loop: everything but the browser and Prefect tests (`make test` runs them all).
 test-fast: install

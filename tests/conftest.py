@@ -30,7 +30,6 @@ class Api:
         return self.client.delete(url, **kw)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Mark what needs a browser or a Prefect stack by the fixtures it uses, so that
     `make test-fast` (-m "not browser and not prefect") can leave them out."""
@@ -42,9 +41,6 @@ def pytest_collection_modifyitems(items):
         on_prefect = callspec is not None and callspec.params.get("engine_name") == "prefect"
         if on_prefect or "prefect" in fixtures or "prefect_stack" in fixtures:
             item.add_marker(pytest.mark.prefect)
-            # With `-n 2 --dist loadgroup` (make test), one worker runs every Prefect test, so
-            # one Prefect server starts for the whole session.
-            item.add_marker(pytest.mark.xdist_group("prefect"))
 
 
 @pytest.fixture(scope="session")
@@ -139,3 +135,25 @@ def engine_name(request, monkeypatch):
         stack = request.getfixturevalue("prefect")
         monkeypatch.setattr(prefect_engine, "start", start_in_this_process(stack))
     return request.param
+
+
+PREFECT_MODULES = (
+    "tests/orchestration/test_prefect.py",
+    "tests/orchestration/test_prefect_schedules.py",
+)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs two pytest-xdist workers: every test that starts Prefect flows goes to
+    one of them (one Prefect server, and the one test database its worker writes to), the
+    others one by one wherever there is room. (xdist's own `loadgroup` does not group under
+    pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PrefectTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(PREFECT_MODULES) or "[prefect]" in nodeid:
+                return "prefect"
+            return nodeid
+
+    return PrefectTogether(config, log)
