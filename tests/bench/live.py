@@ -39,7 +39,9 @@ def workflow_document(name: str, paced: bool) -> dict:
 async def watch(url, headers, latencies, counts, done):
     import websockets
 
-    async with websockets.connect(url, additional_headers=headers, max_size=2**22) as ws:
+    async with websockets.connect(
+        url, additional_headers=headers, max_size=2**22, open_timeout=120
+    ) as ws:
         done["connected"] += 1
         while True:
             message = json.loads(await ws.recv())
