@@ -33,15 +33,7 @@ class NativeRun:
         self.running = 0
 
     def run(self) -> None:
-        execution = self.execution
-        try:
-            if execution.prepare():
-                self._loop()
-        except Exception as exc:
-            log.exception("run %s failed in the engine", execution.run_id)
-            execution.fail(f"engine error: {exc}")
-        finally:
-            execution.close()
+        self.execution.run(self._loop)
 
     # --- node threads ------------------------------------------------------------------------
 

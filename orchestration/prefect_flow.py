@@ -92,17 +92,11 @@ class PrefectRun:
         self._terminated = False
 
     def run(self) -> None:
-        execution = self.execution
-        RUNNING[execution.run_id] = self
+        RUNNING[self.execution.run_id] = self
         try:
-            if execution.prepare():
-                self._submit_and_write()
-        except Exception as exc:
-            log.exception("run %s failed in the engine", execution.run_id)
-            execution.fail(f"engine error: {exc}")
+            self.execution.run(self._submit_and_write)
         finally:
-            RUNNING.pop(execution.run_id, None)
-            execution.close()
+            RUNNING.pop(self.execution.run_id, None)
 
     # --- inside Prefect tasks (pool threads): report, never write -------------------------
 

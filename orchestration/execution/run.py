@@ -74,6 +74,18 @@ class Execution:
         self.robot_lock = threading.Lock()
         self._robot = None
 
+    def run(self, nodes) -> None:
+        """The whole life of the run here: prepare, then `nodes()` (the engine's own way of
+        running them); an error of the engine fails the run; always closed after."""
+        try:
+            if self.prepare():
+                nodes()
+        except Exception as exc:
+            log.exception("run %s failed in the engine", self.run_id)
+            self.fail(f"engine error: {exc}")
+        finally:
+            self.close()
+
     # --- before the first node ---------------------------------------------------------------
 
     def prepare(self) -> bool:
