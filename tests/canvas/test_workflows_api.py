@@ -155,3 +155,19 @@ def test_openapi_and_docs_are_served(api):
     spec = api.get("/api/openapi.json").json()
     assert "/api/workflows/{workflow_id}/versions/{number}/restore" in spec["paths"]
     assert api.get("/api/docs").status_code == 200
+
+
+def test_lists_show_the_stored_validation_report_without_validating_again(api, owner, monkeypatch):
+    make_workflow(owner, document(nodes=[], edges=[]))  # a draft: "no steps yet"
+    from canvas import api as canvas_api
+    from canvas import models, validation, views
+
+    def no_validation(document):
+        raise AssertionError("a list validated a stored document again")
+
+    for module in (validation, canvas_api, models, views):
+        monkeypatch.setattr(module, "validate", no_validation, raising=False)
+    [listed] = api.get("/api/workflows").json()
+    assert not listed["valid"] and listed["errors"][0]["message"] == "the workflow has no steps yet"
+    api.client.force_login(owner)
+    assert "1 problem" in api.client.get("/").content.decode()

@@ -147,3 +147,23 @@ def test_a_run_whose_server_died_is_interrupted_not_running(owner, tmp_path):
     assert run.state == RunState.INTERRUPTED and "stopped" in run.error
     assert run.nodes.get().state == "cancelled"
     assert_events_complete(run)
+
+
+@pytest.mark.django_db
+def test_a_run_this_process_lost_track_of_is_ended_by_the_supervisor(owner):
+    import os
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orchestration.hosts import HOST
+
+    run = runs.create_run(make_workflow(owner), user=owner, start=False)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    WorkflowRun.objects.filter(pk=run.pk).update(
+        state=RunState.RUNNING, host=HOST, pid=os.getpid(), created_at=long_ago
+    )
+    assert runs.end_lost_runs() == [run.pk]
+    run.refresh_from_db()
+    assert run.state == RunState.INTERRUPTED and "lost track" in run.error
+    assert {n.state for n in run.nodes.all()} == {"cancelled"}

@@ -191,3 +191,19 @@ def test_a_schedule_whose_creator_lost_the_right_to_run_pauses_itself_and_says_w
     assert saved.status_code == 200, saved.content
     schedule.refresh_from_db()
     assert schedule.active and schedule.paused_reason == "" and schedule.created_by == owner
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "FREQ=MINUTELY;INTERVAL=7",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TU;BYHOUR=9;BYMINUTE=0",
+        "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=18;BYMINUTE=30",
+    ],
+)
+def test_a_fire_counted_from_the_last_fire_is_the_one_counted_from_the_start(owner, expression):
+    schedule = make_schedule(make_workflow(owner, document()), kind="rrule", expression=expression)
+    last = schedules.fire_times(schedule, datetime(2026, 5, 1, tzinfo=UTC), 1)[0]
+    following = schedules.fire_times(schedule, last, 5)
+    assert schedules.fire_times(schedule, last, 5, last_fire=last) == following
