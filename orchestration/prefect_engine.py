@@ -56,7 +56,9 @@ def check_available() -> None:
     if not settings.PREFECT_API_URL:
         raise PrefectUnavailable(f"the Prefect engine needs a Prefect server: {HOW_TO_START}")
     try:
-        answer = httpx.get(settings.PREFECT_API_URL.rstrip("/") + "/health", timeout=3)
+        # Refused at once when nothing listens; a busy server gets time to answer.
+        timeout = httpx.Timeout(30.0, connect=3.0)
+        answer = httpx.get(settings.PREFECT_API_URL.rstrip("/") + "/health", timeout=timeout)
         answer.raise_for_status()
     except httpx.HTTPError as exc:
         raise PrefectUnavailable(
