@@ -55,6 +55,8 @@ def interval(expression: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+# dateutil's rrule keeps its parts private (`_dtstart`, `_until`, `_count`, `_freq`) and has
+# no public accessors; this module is the one place that reads them.
 def parse_rrule(expression: str, tz: ZoneInfo, start: datetime) -> rrule:
     try:
         rule = rrulestr(expression, dtstart=start.astimezone(tz).replace(microsecond=0))
