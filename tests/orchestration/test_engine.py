@@ -57,8 +57,6 @@ def test_independent_branches_run_in_parallel_and_the_join_waits(owner, engine_n
     a, b, join = by_id["a"], by_id["b"], by_id["join"]
     assert a.started_at < b.finished_at and b.started_at < a.finished_at  # overlap
     assert join.started_at >= max(a.finished_at, b.finished_at)
-    both = join.started_at - min(a.started_at, b.started_at)
-    assert both.total_seconds() < 1.0  # one delay, not two
     assert join.output == {"n": 7}
     assert_events_complete(run)
 
@@ -125,10 +123,10 @@ def test_retries_run_out_and_the_run_says_which_node_failed_and_why(owner, engin
 
 
 def test_a_node_that_hangs_past_its_timeout_fails_without_holding_the_run(owner, engine_name):
-    doc = document(nodes=[call("h", "hang", timeout_s=0.3, seconds=5)], edges=[])
+    # The call hangs for ten minutes: a run it held would outlast the test's own timeout.
+    doc = document(nodes=[call("h", "hang", timeout_s=0.3, seconds=600)], edges=[])
     run = run_document(owner, engine_name, doc)
     assert run.state == RunState.FAILED and nodes(run)["h"].error == "timed out after 0.3 s"
-    assert (run.finished_at - nodes(run)["h"].started_at).total_seconds() < 3
 
 
 def test_output_that_is_not_json_fails_the_node_readably(owner, engine_name):
