@@ -24,17 +24,22 @@ class RobotAdmin(admin.ModelAdmin):
                 result, ok = {"simulated": True, "opentrons": _opentrons_version()}, True
             else:
                 try:
-                    result, ok = check_health(robot), True
+                    result = check_health(robot)
+                    ok = "problem" not in result
                 except RobotError as exc:
                     result, ok = {"error": str(exc)}, False
             Robot.objects.filter(pk=robot.pk).update(
                 last_health_at=timezone.now(), last_health_ok=ok, last_health=result
             )
             level = messages.SUCCESS if ok else messages.ERROR
-            summary = result.get("error") or (
-                f"API {result.get('api_version')}, firmware {result.get('fw_version')}"
-                if not robot.simulate
-                else "simulated"
+            summary = (
+                result.get("error")
+                or result.get("problem")
+                or (
+                    f"API {result.get('api_version')}, firmware {result.get('fw_version')}"
+                    if not robot.simulate
+                    else "simulated"
+                )
             )
             self.message_user(request, f"{robot.name}: {summary}", level)
 

@@ -134,6 +134,13 @@ def labware(load_name: str) -> LabwareDef | None:
     )
 
 
+def engine_pipette_name(name: str) -> str:
+    """The name the Protocol Engine and a robot's `/instruments` use for a pipette the Protocol
+    API calls `name` (on a Flex they differ: `flex_1channel_1000` is `p1000_single_flex`)."""
+    found = PIPETTE_API_NAMES_MAP.get(name)
+    return found.value if found is not None else name
+
+
 def pipette_names_for(robot_type: str) -> list[str]:
     return [n for n in PIPETTE_API_NAMES_MAP if (n.startswith("flex_")) == (robot_type == "Flex")]
 

@@ -3,8 +3,18 @@
 Every node is first played on a shadow simulator with the same deck: what the simulator
 refuses never reaches the robot, and the Protocol Engine commands it produces (transfers split
 into tips, aspirates and dispenses exactly as the Protocol API does) are sent one by one to
-the robot, each waited for. Engine ids differ between the two, so ids are mapped as the load
-commands come back.
+the robot. How robot-server behaves (`../shared/design/opentrons.md`) decides the rest:
+
+- Commands go with `"intent": "setup"` into an idle run, which robot-server runs at once; a
+  protocol-intent command would wait for `play`, and a played run ends when its queue empties.
+- Before any motion the robot is compared with the workflow: model, Protocol API level,
+  pipettes (through Opentrons' own name mapping), modules and a Flex's deck configuration.
+  Load commands go before the first motion command, so a definition the robot lacks is
+  refused before it moves.
+- Every wait has a deadline and checks that our run is still the robot's current run (anyone
+  may replace an idle run) and was not stopped by someone else.
+- The command log is what the robot returned: a refused command with the robot's error, and a
+  command in flight when the connection failed as "outcome unknown".
 """
 
 import time
@@ -14,15 +24,40 @@ from django.conf import settings
 
 from canvas.registry import NodeError
 from robots import definitions as defs
-from robots.simulator import SimulatorSession
+from robots.simulator import SimulatorSession, readable
 
 HEADERS = {"Opentrons-Version": "3"}
-COMMAND_WAIT_MS = 5000
 ROBOT_MODELS = {"OT-2": "OT-2 Standard", "Flex": "OT-3 Standard"}
+COMMAND_WAIT_MS = 1000  # one long-poll of a command; a cancel is noticed between polls
+POLL_S = 0.05
+ENDED = {"stop-requested", "stopped", "finishing", "failed", "succeeded"}
+# Commands whose duration is the protocol's (their deadline is that long plus the timeout).
+SLOW_COMMANDS = {
+    "temperatureModule/waitForTemperature",
+    "heaterShaker/waitForTemperature",
+    "heaterShaker/setAndWaitForShakeSpeed",
+    "thermocycler/waitForBlockTemperature",
+    "thermocycler/waitForLidTemperature",
+    "thermocycler/runProfile",
+    "thermocycler/runExtendedProfile",
+}
 
 
 class RobotError(Exception):
-    pass
+    """The robot could not do what was asked; the message names the robot and the cause
+    (`status`: the HTTP status the robot answered, when it answered)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class RobotUnreachable(RobotError):
+    """No answer: whether the robot did what was asked is unknown."""
+
+
+class SessionCancelled(Exception):
+    """The run was cancelled while its robot session opened; nothing was sent after it."""
 
 
 class RobotClient:
@@ -30,7 +65,7 @@ class RobotClient:
 
     def __init__(self, robot, timeout: float | None = None):
         self.robot = robot
-        self.timeout = timeout or settings.SDL_ROBOT_TIMEOUT_S
+        self.timeout = float(timeout or settings.SDL_ROBOT_TIMEOUT_S)
         self.http = httpx.Client(
             base_url=f"http://{robot.host}:{robot.port}", headers=HEADERS, timeout=self.timeout
         )
@@ -38,21 +73,26 @@ class RobotClient:
     def where(self) -> str:
         return f"robot {self.robot.name} at {self.robot.host}:{self.robot.port}"
 
-    def request(self, method: str, path: str, **kw) -> dict:
+    def request(self, method: str, path: str, timeout: float | None = None, **kw) -> dict:
         try:
-            response = self.http.request(method, path, **kw)
+            response = self.http.request(method, path, timeout=timeout or self.timeout, **kw)
         except httpx.TimeoutException:
-            raise RobotError(f"{self.where()} did not answer within {self.timeout:g} s")
+            raise RobotUnreachable(
+                f"{self.where()} did not answer within {timeout or self.timeout:g} s"
+            )
         except httpx.HTTPError as exc:
-            raise RobotError(f"{self.where()} could not be reached: {exc}")
+            raise RobotUnreachable(f"{self.where()} could not be reached: {exc}")
         if response.status_code >= 400:
             try:
                 body = response.json()
                 errors = body.get("errors") or [body]
                 detail = "; ".join(str(e.get("detail") or e.get("title") or e) for e in errors)
-            except ValueError:
+            except (ValueError, AttributeError):
                 detail = response.text[:300]
-            raise RobotError(f"{self.where()} answered {response.status_code}: {detail}")
+            raise RobotError(
+                f"{self.where()} answered {response.status_code}: {detail}",
+                status=response.status_code,
+            )
         try:
             return response.json()
         except ValueError:
@@ -63,39 +103,91 @@ class RobotClient:
 
 
 def check_health(robot) -> dict:
-    """What the robot says about itself (admin "check health")."""
+    """What the robot says about itself (admin "check health"), with `problem` set when it is
+    not the kind of robot it is registered as."""
     client = RobotClient(robot)
     try:
-        return client.request("GET", "/health")
+        health = client.request("GET", "/health")
     finally:
         client.close()
+    expected = ROBOT_MODELS.get(robot.robot_type)
+    if health.get("robot_model") != expected:
+        health["problem"] = (
+            f"reports {health.get('robot_model') or 'no model'}; registered as an "
+            f"{robot.robot_type} ({expected})"
+        )
+    return health
 
 
-def hardware_mismatches(client: RobotClient, deck) -> list[str]:
-    """What the deck needs that the robot does not have attached (checked before motion)."""
+def _level(text) -> tuple[int, ...]:
+    return tuple(int(x) for x in (text.split(".") if isinstance(text, str) else text))
+
+
+def preflight(client: RobotClient, document, shadow: SimulatorSession) -> list[str]:
+    """What the workflow needs that the robot is not or does not have, before any motion."""
+    health = client.request("GET", "/health")
+    robot_type = document.robot.type
+    expected = ROBOT_MODELS[robot_type]
+    if health.get("robot_model") != expected:
+        return [f"it is an {health.get('robot_model')}, the workflow needs an {expected}"]
     problems = []
-    instruments = client.request("GET", "/instruments").get("data", [])
-    by_mount = {
-        i.get("mount"): i for i in instruments if i.get("instrumentType", "pipette") == "pipette"
+    level, highest = _level(document.robot.api_level), health.get("maximum_protocol_api_version")
+    if highest and level > _level(highest):
+        problems.append(
+            f"the workflow needs Protocol API {document.robot.api_level}; the robot runs at "
+            f"most {'.'.join(map(str, highest))} (update the robot, or lower the workflow's "
+            "API level)"
+        )
+    lowest = health.get("minimum_protocol_api_version")
+    if lowest and level < _level(lowest):
+        problems.append(
+            f"the workflow's Protocol API {document.robot.api_level} is below the robot's "
+            f"minimum {'.'.join(map(str, lowest))}"
+        )
+    deck = document.deck
+    if deck is None:
+        return problems
+    attached = {
+        i.get("mount"): i.get("instrumentName")
+        for i in client.request("GET", "/instruments").get("data", [])
+        if i.get("instrumentType", "pipette") == "pipette"
     }
-    for pipette in deck.pipettes if deck else []:
-        attached = by_mount.get(pipette.mount)
-        name = attached.get("instrumentName") if attached else None
-        if name != pipette.instrument:
-            have = name or "nothing"
+    for pipette in deck.pipettes:
+        have = attached.get(pipette.mount)
+        if have != defs.engine_pipette_name(pipette.instrument):
             problems.append(
                 f"the deck needs {pipette.instrument} on the {pipette.mount} mount; "
-                f"the robot has {have}"
+                f"the robot has {have or 'nothing'}"
             )
-    modules = client.request("GET", "/modules").get("data", [])
-    present = [m.get("moduleModel") for m in modules]
-    for module in deck.modules if deck else []:
-        model = defs.module(module.model).model if defs.module(module.model) else module.model
-        if model in present:
-            present.remove(model)
+    present = [m.get("moduleModel") for m in client.request("GET", "/modules").get("data", [])]
+    for module in deck.modules:
+        if module.model in present:
+            present.remove(module.model)
         else:
             problems.append(
-                f"the deck needs a {model} (module {module.id}); the robot has none attached"
+                f"the deck needs a {module.model} (module {module.id}); the robot has none attached"
+            )
+    if robot_type == "Flex":
+        problems += deck_configuration_problems(client, deck, shadow)
+    return problems
+
+
+def deck_configuration_problems(client, deck, shadow) -> list[str]:
+    """A Flex's deck configuration against what the deck needs in each cutout."""
+    configured = {
+        f.get("cutoutId"): f.get("cutoutFixtureId")
+        for f in client.request("GET", "/deck_configuration")["data"].get("cutoutFixtures", [])
+    }
+    needed = shadow.cutout_fixtures()
+    for module in deck.modules:
+        needed.setdefault(f"cutout{module.slot}", set()).add(module.model)
+    problems = []
+    for cutout, fixtures in sorted(needed.items()):
+        have = configured.get(cutout)
+        if not any(have and have.startswith(f) for f in fixtures):
+            problems.append(
+                f"the deck needs {' or '.join(sorted(fixtures))} in {cutout}; the robot's deck "
+                f"configuration has {have or 'nothing'} there"
             )
     return problems
 
@@ -103,43 +195,46 @@ def hardware_mismatches(client: RobotClient, deck) -> list[str]:
 class HttpSession:
     simulated = False
 
-    def __init__(self, robot, document):
+    def __init__(self, robot, document, cancelled=lambda: False):
         self.robot = robot
         self.label = f"{robot.name} over HTTP at {robot.host}:{robot.port}"
         self.client = RobotClient(robot)
         self.run_id: str | None = None
         self.ids: dict[str, str] = {}  # shadow engine id → robot engine id
+        self.names: dict[str, str] = {}  # robot engine id → deck id
         self.last_commands: list[dict] = []
+        self.lost = False  # a request went unanswered: the robot's state is unknown
+        self.overran = False  # a command outlived its deadline: the robot must be stopped
         self.shadow = SimulatorSession(document, label=f"shadow of {robot.name}")
         try:
-            self._begin(document)
-        except Exception:
-            self.end(cancelled=self.run_id is not None)
+            self._begin(document, cancelled)
+        except BaseException:
+            self.end()
             raise
 
-    def _begin(self, document):
-        health = self.client.request("GET", "/health")
-        expected = ROBOT_MODELS[document.robot.type]
-        if health.get("robot_model") != expected:
-            raise RobotError(
-                f"{self.client.where()} is a {health.get('robot_model')}, "
-                f"the workflow needs an {expected}"
-            )
-        problems = hardware_mismatches(self.client, document.deck)
+    def _begin(self, document, cancelled):
+        def check():
+            if cancelled():
+                raise SessionCancelled("cancelled while the robot session opened")
+
+        check()
+        problems = preflight(self.client, document, self.shadow)
         if problems:
             raise RobotError(f"{self.client.where()}: " + "; ".join(problems))
+        check()
         created = self.client.request("POST", "/runs", json={"data": {}})["data"]
         self.run_id = created["id"]
-        # The robot lets anyone replace its current run: make sure ours is the one it holds.
-        current = self.client.request("GET", f"/runs/{self.run_id}")["data"]
-        if not current.get("current"):
-            run_id, self.run_id = self.run_id, None
-            raise RobotError(
-                f"{self.client.where()} did not make run {run_id} current: "
-                "someone else is using the robot"
-            )
-        for command in self.shadow.setup_commands:
-            self._send(command, intent="setup")
+        self._still_ours()  # anyone may replace an idle run: make sure ours is current
+        setup = self.shadow.setup_commands
+        loads = [c for c in setup if c["commandType"].startswith("load")]
+        for command in loads + [c for c in setup if c not in loads]:  # loads before motion
+            check()
+            try:
+                self._send(command)
+            except NodeError as exc:
+                raise RobotError(str(exc))
+
+    # --- commands ---------------------------------------------------------------------------
 
     def _map(self, value):
         if isinstance(value, dict):
@@ -148,25 +243,80 @@ class HttpSession:
             return [self._map(v) for v in value]
         return self.ids.get(value, value) if isinstance(value, str) else value
 
-    def _send(self, command: dict, intent: str = "protocol", context=None) -> dict:
+    def _still_ours(self) -> None:
+        run = self.client.request("GET", f"/runs/{self.run_id}")["data"]
+        if not run.get("current"):
+            raise RobotError(
+                f"{self.client.where()}: our robot run {self.run_id} is no longer the robot's "
+                "current run (another client took the robot)"
+            )
+        if run.get("status") in ENDED:
+            raise RobotError(
+                f"{self.client.where()}: our robot run {self.run_id} was {run['status']} on "
+                "the robot, not by SDL Canvas"
+            )
+
+    def _deadline(self, command: dict) -> float:
+        params = command.get("params") or {}
+        expected = 0.0
+        if command["commandType"] == "waitForDuration":
+            expected = float(params.get("seconds") or 0)
+        elif command["commandType"] in SLOW_COMMANDS:
+            expected = float(settings.SDL_ROBOT_SLOW_COMMAND_S)
+        return time.monotonic() + self.client.timeout + expected
+
+    def _send(self, command: dict, context=None) -> dict:
+        """Send one command and wait for its end; the robot's own record of it is logged."""
         body = {
             "data": {
                 "commandType": command["commandType"],
                 "params": self._map(command.get("params") or {}),
-                "intent": intent,
+                "intent": "setup",
             }
         }
-        sent = self.client.request(
-            "POST",
-            f"/runs/{self.run_id}/commands",
-            params={"waitUntilComplete": "true", "timeout": COMMAND_WAIT_MS},
-            json=body,
-        )["data"]
-        while sent.get("status") in ("queued", "running"):
-            if context is not None:
-                context.check_cancelled()
-            time.sleep(0.2)
-            sent = self.client.request("GET", f"/runs/{self.run_id}/commands/{sent['id']}")["data"]
+        deadline = self._deadline(command)
+        try:
+            sent = self.client.request(
+                "POST",
+                f"/runs/{self.run_id}/commands",
+                params={"waitUntilComplete": "true", "timeout": COMMAND_WAIT_MS},
+                json=body,
+            )["data"]
+            while sent.get("status") in ("queued", "running"):
+                if context is not None:
+                    context.check_cancelled()
+                if time.monotonic() > deadline:
+                    self.overran = True
+                    raise RobotError(
+                        f"{self.client.where()} did not finish {command['commandType']} in "
+                        f"{self.client.timeout:g} s"
+                    )
+                self._still_ours()
+                time.sleep(POLL_S)
+                sent = self.client.request("GET", f"/runs/{self.run_id}/commands/{sent['id']}")[
+                    "data"
+                ]
+        except RobotUnreachable as exc:
+            self.lost = True
+            self.last_commands.append(
+                {
+                    **readable(command, self.shadow.names),
+                    "status": "unknown",
+                    "error": f"outcome unknown: {exc}",
+                }
+            )
+            raise
+        except RobotError as exc:
+            if exc.status == 409:
+                self._still_ours()  # says why, when someone else took or stopped the robot
+            raise
+        for key in ("labwareId", "pipetteId", "moduleId"):
+            shadow_id = (command.get("result") or {}).get(key)
+            robot_id = (sent.get("result") or {}).get(key)
+            if shadow_id and robot_id:
+                self.ids[shadow_id] = robot_id
+                self.names[robot_id] = self.shadow.names.get(shadow_id, shadow_id)
+        self.last_commands.append(readable(sent, self.names))
         if sent.get("status") == "failed":
             error = sent.get("error") or {}
             raise NodeError(
@@ -174,12 +324,9 @@ class HttpSession:
                 f"{error.get('detail') or error.get('errorType') or 'failed'}",
                 retryable=False,
             )
-        for key in ("labwareId", "pipetteId", "moduleId"):
-            shadow_id = (command.get("result") or {}).get(key)
-            robot_id = (sent.get("result") or {}).get(key)
-            if shadow_id and robot_id:
-                self.ids[shadow_id] = robot_id
         return sent
+
+    # --- the controller interface -------------------------------------------------------------
 
     def execute(self, node_type, params, context=None) -> dict:
         output = self.shadow.execute(node_type, params, context)  # refuses before motion
@@ -188,25 +335,21 @@ class HttpSession:
             for command in self.shadow.raw_commands:
                 if context is not None:
                     context.check_cancelled()
-                sent = self._send(command, context=context)
-                self.last_commands.append(
-                    self.shadow.readable({**command, "status": sent["status"]})
-                )
+                self._send(command, context=context)
         except RobotError as exc:
             raise NodeError(str(exc), retryable=False)
-        except NodeError as exc:
-            self.last_commands.append(
-                {"commandType": "error", "params": {}, "status": "failed", "error": str(exc)}
-            )
-            raise
         return output
 
     def stop(self):
-        if self.run_id is None:  # never a run we did not create
+        """Stop our robot run (never one we did not create); quickly when the robot is lost."""
+        if self.run_id is None:
             return
         try:
             self.client.request(
-                "POST", f"/runs/{self.run_id}/actions", json={"data": {"actionType": "stop"}}
+                "POST",
+                f"/runs/{self.run_id}/actions",
+                timeout=0.5 if self.lost else None,
+                json={"data": {"actionType": "stop"}},
             )
         except RobotError:
             pass
@@ -214,9 +357,9 @@ class HttpSession:
     def end(self, cancelled: bool = False):
         try:
             if self.run_id is not None:
-                if cancelled:
+                if cancelled or self.overran or self.lost:
                     self.stop()
-                else:
+                else:  # an idle run with nothing left to do: dismiss it
                     self.client.request(
                         "PATCH", f"/runs/{self.run_id}", json={"data": {"current": False}}
                     )

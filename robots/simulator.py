@@ -5,6 +5,7 @@ fails the node with the simulator's message. The Protocol Engine commands each n
 are its command log (the same JSON a robot serves over HTTP).
 """
 
+import atexit
 import json
 import logging
 import threading
@@ -48,6 +49,55 @@ def new_context(api_level: str, robot_type: str):
     return context, stack
 
 
+# Ready contexts, one spare per (API level, robot type): opening a session takes one and a
+# background thread makes the next, so a run's first command does not wait for a simulator.
+_ready: dict[tuple[str, str], list] = {}
+_refilling: set[tuple[str, str]] = set()
+_ready_lock = threading.Lock()
+
+
+def ready_context(api_level: str, robot_type: str):
+    key = (api_level, robot_type)
+    with _ready_lock:
+        spares = _ready.get(key) or []
+        found = spares.pop() if spares else None
+    warm(api_level, robot_type)
+    return found or new_context(api_level, robot_type)
+
+
+def warm(api_level: str, robot_type: str) -> None:
+    """Make a spare context for this kind of session, in the background (once at a time)."""
+    key = (api_level, robot_type)
+    with _ready_lock:
+        if _ready.get(key) or key in _refilling:
+            return
+        _refilling.add(key)
+
+    def refill():
+        try:
+            made = new_context(api_level, robot_type)
+            with _ready_lock:
+                _ready.setdefault(key, []).append(made)
+        except Exception:
+            log.exception("could not prepare a %s simulator at API %s", robot_type, api_level)
+        finally:
+            with _ready_lock:
+                _refilling.discard(key)
+
+    # Not a daemon: an exit waits the fraction of a second it takes, rather than leaving
+    # Opentrons' own at-exit clean-up waiting forever for a half-made engine.
+    threading.Thread(target=refill, name=f"warm-{robot_type}-{api_level}").start()
+
+
+@atexit.register
+def _close_spares() -> None:
+    with _ready_lock:
+        spares = [stack for made in _ready.values() for _, stack in made]
+        _ready.clear()
+    for stack in spares:
+        stack.close()
+
+
 def error_message(exc: Exception) -> str:
     """The simulator's own words, without its error-code prefix."""
     name = type(exc).__name__
@@ -62,13 +112,33 @@ def error_message(exc: Exception) -> str:
     return text or name
 
 
+def readable(command: dict, names: dict[str, str]) -> dict:
+    """A command for the run's log: deck ids in place of engine ids, wherever they appear."""
+
+    def named(value):
+        if isinstance(value, dict):
+            return {k: named(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [named(v) for v in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    entry = {
+        "commandType": command["commandType"],
+        "params": named(command.get("params") or {}),
+        "status": command.get("status"),
+    }
+    if command.get("error"):
+        entry["error"] = (command["error"] or {}).get("detail")
+    return entry
+
+
 class SimulatorSession:
     simulated = True
 
     def __init__(self, document, label: str = "simulator"):
         self.label = label
         self.robot_type = document.robot.type
-        self.context, self._stack = new_context(document.robot.api_level, self.robot_type)
+        self.context, self._stack = ready_context(document.robot.api_level, self.robot_type)
         self.labware, self.pipettes, self.modules = {}, {}, {}
         self.names: dict[str, str] = {}  # engine id → deck id, for readable command logs
         self.last_commands: list[dict] = []
@@ -78,6 +148,7 @@ class SimulatorSession:
             self.end()
             raise DeckError(f"the deck could not be loaded: {error_message(exc)}")
         self.setup_commands = self._commands_since(0)
+        self.raw_commands: list[dict] = []
 
     # --- deck -------------------------------------------------------------------------------
 
@@ -106,26 +177,27 @@ class SimulatorSession:
 
     # --- commands ---------------------------------------------------------------------------
 
+    def cutout_fixtures(self) -> dict[str, set[str]]:
+        """The fixtures the deck needs in each cutout of a Flex (what the Protocol Engine
+        worked out while loading it), e.g. {"cutoutA3": {"trashBinAdapter"}}."""
+        state = self._engine_state().addressable_areas._state
+        return {
+            cutout: {f.cutout_fixture_id for f in fixtures}
+            for cutout, fixtures in state.potential_cutout_fixtures_by_cutout_id.items()
+        }
+
+    def _engine_state(self):
+        """The Protocol Engine's state behind the context: the one private path we use."""
+        return self.context._core._engine_client.state
+
     def _engine_commands(self):
-        return self.context._core._engine_client.state.commands.get_all()
+        return self._engine_state().commands.get_all()
 
     def _commands_since(self, start: int) -> list[dict]:
         return [json.loads(c.model_dump_json()) for c in self._engine_commands()[start:]]
 
     def readable(self, command: dict) -> dict:
-        """A command for the run's log: deck ids in place of engine ids."""
-        params = {
-            k: self.names.get(v, v) if k in ("labwareId", "pipetteId", "moduleId") else v
-            for k, v in (command.get("params") or {}).items()
-        }
-        entry = {
-            "commandType": command["commandType"],
-            "params": params,
-            "status": command.get("status"),
-        }
-        if command.get("error"):
-            entry["error"] = (command["error"] or {}).get("detail")
-        return entry
+        return readable(command, self.names)
 
     # --- the controller interface -------------------------------------------------------------
 

@@ -195,6 +195,9 @@ SDL_SCHEDULER_IN_SERVER = envbool("SDL_SCHEDULER_IN_SERVER", "true")
 SDL_MIN_SCHEDULE_INTERVAL_S = envint("SDL_MIN_SCHEDULE_INTERVAL_S", 60)
 # Seconds to wait for a robot's HTTP answer before the node fails.
 SDL_ROBOT_TIMEOUT_S = envint("SDL_ROBOT_TIMEOUT_S", 10)
+# How long a robot may take over a command whose length the protocol decides (waiting for a
+# temperature, a thermocycler profile), beyond SDL_ROBOT_TIMEOUT_S.
+SDL_ROBOT_SLOW_COMMAND_S = envint("SDL_ROBOT_SLOW_COMMAND_S", 3600)
 # Functions a `python.call` node may call, by dotted name. Only the installation decides.
 SDL_PYTHON_CALLABLES = envlist(
     "SDL_PYTHON_CALLABLES", "orchestration.examples.add,orchestration.examples.mean"

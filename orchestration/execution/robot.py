@@ -12,11 +12,20 @@ from canvas import permissions
 from canvas.models import Permission
 from orchestration import transitions
 from orchestration.models import RUN_TERMINAL, RobotLock, RunState, WorkflowRun
-from robots.controller import ControllerError, open_session
+from robots.controller import ControllerError, SessionCancelled, open_session
 
 LOCK_POLL_S = 0.25
 
-__all__ = ["ControllerError", "acquire", "busy_message", "close", "holder", "open", "release"]
+__all__ = [
+    "ControllerError",
+    "SessionCancelled",
+    "acquire",
+    "busy_message",
+    "close",
+    "holder",
+    "open",
+    "release",
+]
 
 
 def holder(robot_id: int) -> WorkflowRun | None:
@@ -91,10 +100,10 @@ def acquire(run) -> bool:
     return True
 
 
-def open(run, document):  # noqa: A001  (the module is used as `robot.open`)
+def open(run, document, cancelled):  # noqa: A001  (the module is used as `robot.open`)
     """The run's robot session: its robot, or a simulator of the workflow's robot type.
-    ControllerError when it cannot begin."""
-    return open_session(run, document)
+    ControllerError when it cannot begin, SessionCancelled when `cancelled()` turned true."""
+    return open_session(run, document, cancelled)
 
 
 def close(session, cancelled: bool) -> None:

@@ -73,6 +73,7 @@ class Execution:
         self.paused = False
         self.robot_lock = threading.Lock()
         self._robot = None
+        self._cancel_read_at = 0.0
 
     def run(self, nodes) -> None:
         """The whole life of the run here: prepare, then `nodes()` (the engine's own way of
@@ -124,14 +125,29 @@ class Execution:
         if not any(step.uses_robot for step in self.plan.steps.values()):
             return True
         try:
-            self._robot = robot.open(run, self.plan.document)
+            self._robot = robot.open(run, self.plan.document, self.cancel_requested)
         except robot.ControllerError as exc:
             transitions.move_run(self.run_id, RunState.FAILED, error=str(exc))
+            return False
+        except robot.SessionCancelled as exc:
+            transitions.move_run(self.run_id, RunState.CANCELLED, error=str(exc))
             return False
         if self._robot.simulated and not self.options.get("real_time_delays"):
             self.options["skip_delays"] = True  # a dry run does not wait out delays
         transitions.log(self.run_id, "", f"robot session open: {self._robot.label}")
         return True
+
+    def cancel_requested(self) -> bool:
+        """Whether someone cancelled the run: the signal of this process, or the database's
+        flag (a cancel through another process), read at most every SIGNAL_POLL_S."""
+        if self.signals.cancel.is_set():
+            return True
+        now = time.monotonic()
+        if now - self._cancel_read_at >= SIGNAL_POLL_S:
+            self._cancel_read_at = now
+            if WorkflowRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+                self.signals.cancel.set()
+        return self.signals.cancel.is_set()
 
     # --- what node threads use ---------------------------------------------------------------
 

@@ -32,6 +32,15 @@ def run_document(owner, engine_name, doc, parameters=None, **kw) -> WorkflowRun:
     return wait_for(run.pk)
 
 
+def run_on(owner, doc, robot=None, parameters=None, **options) -> WorkflowRun:
+    """Run a document on a robot (None: a simulator of its robot type); wait for its end."""
+    workflow = make_workflow(owner, doc)
+    run = runs.create_run(
+        workflow, user=owner, robot=robot, parameters=parameters or {}, options=options
+    )
+    return wait_for(run.pk, timeout=60)
+
+
 def nodes(run) -> dict:
     return {n.node_id: n for n in run.nodes.all()}
 

@@ -28,7 +28,26 @@ def test_check_health_asks_the_robot_and_stores_what_it_said(admin_client):
         assert real.last_health_ok and real.last_health["api_version"] == "8.1.0"
         assert real.last_health_at is not None
         assert gone.last_health_ok is False and "could not be reached" in gone.last_health["error"]
-        assert ("GET", "/health") in fake.requests
+        assert ("GET", "/health") in [r[:2] for r in fake.requests]
+    finally:
+        fake.close()
+
+
+def test_check_health_flags_a_robot_that_is_not_the_type_it_is_registered_as(admin_client):
+    fake = FakeRobot("Flex")
+    try:
+        wrong = make_robot("bay-3", robot_type="OT-2", simulate=False, host="127.0.0.1")
+        Robot.objects.filter(pk=wrong.pk).update(port=fake.port)
+        response = admin_client.post(
+            "/admin/robots/robot/",
+            {"action": "check_health", "_selected_action": [wrong.pk]},
+            follow=True,
+        )
+        wrong.refresh_from_db()
+        assert wrong.last_health_ok is False
+        assert "reports OT-3 Standard; registered as an OT-2 (OT-2 Standard)" in (
+            response.content.decode()
+        )
     finally:
         fake.close()
 

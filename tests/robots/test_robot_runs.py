@@ -1,64 +1,13 @@
-"""Opentrons workflows, node by node, on the simulator and on a (fake) robot over HTTP."""
-
-import json
-import threading
+"""Opentrons workflows, node by node, on the simulator (over HTTP: test_http_robot.py)."""
 
 import pytest
 
 from orchestration import runs
-from orchestration.models import NodeState, RobotLock, RunState
-from tests.factories import SHARED_EXAMPLES, demo, make_robot, make_workflow
-from tests.fakerobot import FakeRobot
-from tests.orchestration.runhelpers import nodes, wait_for
+from orchestration.models import RobotLock, RunState
+from tests.factories import demo, make_robot, make_workflow
+from tests.orchestration.runhelpers import nodes, run_on, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-OT2_HARDWARE = {"right": "p300_single_gen2"}
-FLEX_HARDWARE = {"left": "flex_1channel_1000"}
-
-
-def run_on(owner, doc, robot=None, parameters=None, **options):
-    workflow = make_workflow(owner, doc)
-    run = runs.create_run(
-        workflow, user=owner, robot=robot, parameters=parameters or {}, options=options
-    )
-    return wait_for(run.pk, timeout=60)
-
-
-def motion(run) -> list[tuple]:
-    """The liquid-handling commands of a run, in order, comparable across back ends."""
-    keep = {
-        "pickUpTip",
-        "aspirate",
-        "dispense",
-        "dropTipInPlace",
-        "dropTip",
-        "setTargetTemperature",
-        "temperatureModule/setTargetTemperature",
-        "temperatureModule/deactivate",
-    }
-    out = []
-    for node in run.nodes.order_by("started_at"):
-        for c in node.commands:
-            if c["commandType"] in keep:
-                p = c["params"]
-                out.append(
-                    (
-                        node.node_id,
-                        c["commandType"],
-                        p.get("labwareId"),
-                        p.get("wellName"),
-                        p.get("volume"),
-                    )
-                )
-    return out
-
-
-@pytest.fixture
-def fake_ot2():
-    robot = FakeRobot("OT-2", instruments=OT2_HARDWARE)
-    yield robot
-    robot.close()
 
 
 def test_serial_dilution_runs_node_by_node_on_the_simulator_with_a_command_log(api, owner):
@@ -149,120 +98,6 @@ def test_running_out_of_tips_says_so(owner):
     )
 
 
-def test_the_same_workflow_over_http_sends_the_same_commands(owner, fake_ot2):
-    simulated = run_on(owner, demo("serial_dilution"), make_robot("sim", simulate=True))
-    real = make_robot("bay-3", simulate=False, host="127.0.0.1", port=fake_ot2.port)
-    over_http = run_on(owner, demo("serial_dilution"), real)
-    assert over_http.state == RunState.COMPLETED, over_http.error
-    assert motion(over_http) == motion(simulated) and len(motion(simulated)) > 30
-    robot_commands = (
-        fake_ot2.current.commands()
-        if fake_ot2.current
-        else list(fake_ot2.runs.values())[0].commands()
-    )
-    assert sum(c["commandType"] == "aspirate" for c in robot_commands) == sum(
-        1 for m in motion(simulated) if m[1] == "aspirate"
-    )
-    assert all(c["status"] == "succeeded" for c in robot_commands)
-    assert nodes(over_http)["diluent"].output == nodes(simulated)["diluent"].output
-
-
-def test_the_flex_workflow_over_http_matches_the_simulator(owner):
-    fake = FakeRobot("Flex", instruments=FLEX_HARDWARE, modules=["temperatureModuleV2"])
-    try:
-        simulated = run_on(
-            owner, demo("flex_cold_block"), make_robot("flex-sim", robot_type="Flex"), {"hold_s": 0}
-        )
-        real = make_robot(
-            "flex-1", robot_type="Flex", simulate=False, host="127.0.0.1", port=fake.port
-        )
-        over_http = run_on(owner, demo("flex_cold_block"), real, {"hold_s": 0})
-        assert over_http.state == RunState.COMPLETED, over_http.error
-        assert motion(over_http) == motion(simulated)
-    finally:
-        fake.close()
-
-
-def test_a_robot_without_the_decks_pipette_is_refused_before_motion(owner):
-    fake = FakeRobot("OT-2", instruments={"right": "p20_single_gen2"})
-    try:
-        real = make_robot("bay-4", simulate=False, host="127.0.0.1", port=fake.port)
-        run = run_on(owner, demo("serial_dilution"), real)
-        assert run.state == RunState.FAILED
-        assert (
-            "needs p300_single_gen2 on the right mount; the robot has p20_single_gen2" in run.error
-        )
-        assert not fake.runs  # no robot run was even created
-    finally:
-        fake.close()
-
-
-def test_an_unreachable_robot_fails_the_run_naming_it_and_frees_the_lock(owner):
-    robot = make_robot("ot2-bay-9", simulate=False, host="127.0.0.1", port=1)
-    run = run_on(owner, demo("serial_dilution"), robot)
-    assert run.state == RunState.FAILED
-    assert "robot ot2-bay-9 at 127.0.0.1:1 could not be reached" in run.error
-    assert not RobotLock.objects.exists()
-
-
-def test_a_slow_robot_fails_the_node_with_a_timeout_message(owner, fake_ot2, settings):
-    settings.SDL_ROBOT_TIMEOUT_S = 1
-    robot = make_robot("slowpoke", simulate=False, host="127.0.0.1", port=fake_ot2.port)
-    fake_ot2.command_delay_s = 0  # setup answers quickly …
-    workflow = make_workflow(owner, demo("serial_dilution"))
-    original = fake_ot2.add_command
-
-    def slow_after_setup(run, query, body):
-        if body["data"].get("intent") != "setup":
-            fake_ot2.command_delay_s = 2
-        return original(run, query, body)
-
-    fake_ot2.add_command = slow_after_setup
-    run = wait_for(runs.create_run(workflow, user=owner, robot=robot).pk, timeout=60)
-    assert run.state == RunState.FAILED
-    assert "robot slowpoke at 127.0.0.1:" in run.error and "did not answer within 1 s" in run.error
-    assert nodes(run)["stock"].state == NodeState.CANCELLED  # no later node was sent
-
-
-@pytest.mark.parametrize("fault", ["500", "drop"])
-def test_a_robot_that_errors_or_drops_the_connection_fails_the_run(owner, fake_ot2, fault):
-    robot = make_robot("flaky-bot", simulate=False, host="127.0.0.1", port=fake_ot2.port)
-    if fault == "500":
-        original = fake_ot2.add_command
-
-        def failing(run, query, body):
-            if body["data"].get("intent") != "setup":
-                fake_ot2.fail_commands_with = 500
-            return original(run, query, body)
-
-        fake_ot2.add_command = failing
-        words = "answered 500"
-    else:
-        fake_ot2.drop_after = 6
-        words = "could not be reached"
-    run = run_on(owner, demo("serial_dilution"), robot)
-    assert run.state == RunState.FAILED and "flaky-bot" in run.error and words in run.error
-    assert not RobotLock.objects.exists()
-
-
-def test_cancel_during_a_run_on_the_robot_sends_it_a_stop(owner):
-    fake = FakeRobot("OT-2", instruments=OT2_HARDWARE, command_delay_s=0.05)
-    try:
-        robot = make_robot("bay-5", simulate=False, host="127.0.0.1", port=fake.port)
-        run = runs.create_run(
-            make_workflow(owner, demo("serial_dilution")), user=owner, robot=robot
-        )
-        wait_for(run.pk, {RunState.RUNNING})
-        while not fake.runs or len(next(iter(fake.runs.values())).commands()) < 8:
-            threading.Event().wait(0.05)
-        runs.cancel_run(run, owner)
-        run = wait_for(run.pk)
-        assert run.state == RunState.CANCELLED
-        assert fake.actions() == ["stop"]
-    finally:
-        fake.close()
-
-
 def test_two_runs_on_one_robot_never_overlap(owner):
     robot = make_robot("shared", simulate=True)
     workflow = make_workflow(owner, demo("serial_dilution"))
@@ -315,38 +150,3 @@ def test_a_busy_robot_never_tells_another_user_what_it_is_busy_with(api_for, own
     )
     assert "busy with another run" in told
     assert str(private.pk) not in told.replace(f"run {waiting.pk}", "") and "olivia" not in told
-
-
-SHARED_OPENTRONS = (
-    [p for p in sorted(SHARED_EXAMPLES.glob("*.json")) if '"opentrons.' in p.read_text()]
-    if SHARED_EXAMPLES.exists()
-    else []
-)
-
-
-@pytest.mark.parametrize("path", SHARED_OPENTRONS, ids=lambda p: p.name)
-def test_each_shared_example_runs_alike_on_the_simulator_and_over_http(owner, path):
-    doc = json.loads(path.read_text())
-    for node in doc["nodes"]:  # a real robot waits out delays; keep the test short
-        if node["type"] == "control.delay":
-            node["params"]["seconds"] = 0.1
-    robot_type = doc["robot"]["type"]
-    hardware = {p["mount"]: p["instrument"] for p in doc["deck"]["pipettes"]}
-    modules = [m["model"] for m in doc["deck"].get("modules", [])]
-    fake = FakeRobot(robot_type, instruments=hardware, modules=modules)
-    try:
-        simulated = run_on(owner, doc, make_robot("sim", robot_type=robot_type))
-        assert simulated.state == RunState.COMPLETED, simulated.error
-        assert all(
-            n.commands
-            for n in simulated.nodes.all()
-            if n.node_id in {x["id"] for x in doc["nodes"] if x["type"].startswith("opentrons.")}
-        )
-        real = make_robot(
-            "real", robot_type=robot_type, simulate=False, host="127.0.0.1", port=fake.port
-        )
-        over_http = run_on(owner, doc, real)
-        assert over_http.state == RunState.COMPLETED, over_http.error
-        assert motion(over_http) == motion(simulated)
-    finally:
-        fake.close()
