@@ -1,20 +1,24 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from orchestration import schedules
+from orchestration import runs, schedules, transitions
 from orchestration.models import (
+    RUN_TERMINAL,
     NodeRun,
     RobotLock,
     RunEvent,
+    RunState,
     Schedule,
     ScheduleFire,
     WorkflowRun,
 )
 from robots.admin import RobotAdmin
-from robots.models import Robot
+from robots.models import Robot, confirm_checked, mark_needs_check
 
 
 class NodeRunInline(admin.TabularInline):
@@ -59,23 +63,79 @@ admin.site.unregister(Robot)
 
 @admin.register(Robot)
 class RobotWithLockAdmin(RobotAdmin):
-    """The robots admin, with the lock that orchestration keeps for each robot."""
+    """The robots admin, with what orchestration keeps for each robot: its lock, and whether a
+    person must check it before it runs again."""
 
-    list_display = (*RobotAdmin.list_display, "held_by")
-    actions = (*RobotAdmin.actions, "release_lock")
+    list_display = (*RobotAdmin.list_display, "status")
+    actions = (*RobotAdmin.actions, "confirm_checked", "release_lock", "force_release")
 
-    @admin.display(description="held by")
-    def held_by(self, robot):
+    @admin.display(description="status")
+    def status(self, robot):
+        if robot.needs_check:
+            return f"NEEDS CHECK: {robot.needs_check}"
         lock = RobotLock.objects.filter(robot=robot).select_related("run").first()
         if lock is None:
-            return "—"
+            return "free"
         who = lock.run.started_by or lock.run.trigger
-        return f"run {lock.run_id} ({lock.run.state}, {who})"
+        return f"held by run {lock.run_id} ({lock.run.state}, {who})"
 
-    @admin.action(description="Release lock (only if its run is really over)")
+    @admin.action(
+        description="Confirm the robot is safe to run again (clears needs check)",
+        permissions=["change"],
+    )
+    def confirm_checked(self, request, queryset):
+        for robot in queryset:
+            reason = robot.needs_check
+            if confirm_checked(robot.pk, request.user.get_username()):
+                self.log_change(request, robot, f"confirmed safe to run again (was: {reason})")
+                self.message_user(request, f"{robot.name}: may run again", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{robot.name} did not need a check", messages.INFO)
+
+    @admin.action(description="Release lock (refused while its run is running or paused)")
     def release_lock(self, request, queryset):
-        released = RobotLock.objects.filter(robot__in=queryset).delete()[0]
-        self.message_user(request, f"released {released} lock(s)", messages.WARNING)
+        for lock in RobotLock.objects.filter(robot__in=queryset).select_related("run", "robot"):
+            if lock.run.state in (RunState.RUNNING, RunState.PAUSED):
+                self.message_user(
+                    request,
+                    f"{lock.robot.name}: run {lock.run_id} is {lock.run.state} and holds the "
+                    "robot; cancel it, or use Force release",
+                    messages.ERROR,
+                )
+                continue
+            lock.delete()
+            self.log_change(request, lock.robot, f"released the lock of run {lock.run_id}")
+            self.message_user(request, f"{lock.robot.name}: released", messages.WARNING)
+
+    @admin.action(
+        description="Force release (cancels the holding run; robot needs check)",
+        permissions=["change"],
+    )
+    def force_release(self, request, queryset):
+        locks = list(RobotLock.objects.filter(robot__in=queryset).select_related("run", "robot"))
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/robots/force_release.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Force release robot locks?",
+                    "locks": locks,
+                    "robots": queryset,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        who = request.user.get_username()
+        for lock in locks:
+            run = lock.run
+            if run.state not in RUN_TERMINAL:
+                runs.cancel_run(run, request.user)
+            RobotLock.objects.filter(pk=lock.pk).delete()
+            why = f"lock force-released by {who} while run {run.pk} was {run.state}"
+            mark_needs_check(lock.robot_id, why)
+            transitions.log(run.pk, "", f"robot {lock.robot.name}: {why}", "warning")
+            self.log_change(request, lock.robot, why)
+            self.message_user(request, f"{lock.robot.name}: {why}", messages.WARNING)
 
 
 class ScheduleForm(forms.ModelForm):

@@ -230,15 +230,40 @@ def rerun(request, run_id: int):
     return Status(201, run_out(runs.rerun(run, request.user)))
 
 
+class ResumeIn(Schema):
+    parameters: dict[str, Any] = {}  # over the old run's; what is not given stays
+    robot: str | None = None  # another robot of the same type; default: the old run's
+    deck_confirmed: bool = False  # a real robot: a person has checked what is on the deck
+    fresh_tip: bool = False  # a real robot: pick up a new tip where the old run held one
+
+
 @router.post(
     "/runs/{int:run_id}/resume-from/{node_id}",
     response=STARTED_OR_REFUSED,
     tags=["runs"],
 )
-def resume(request, run_id: int, node_id: str):
-    """A new run that keeps the completed nodes before `node_id` and starts there."""
+def resume(request, run_id: int, node_id: str, body: ResumeIn | None = None):
+    """A new run that keeps the completed nodes before `node_id` and starts there, with the
+    parameters and robot given. On a simulator the completed robot steps are replayed first so
+    tips and liquids are where the resumed node expects them; on a real robot a person must
+    confirm the deck (`deck_confirmed`), and may ask for a fresh tip."""
     run = visible_run(request.user, run_id, Permission.RUN)
-    return Status(201, run_out(runs.resume_from(run, node_id, request.user)))
+    body = body or ResumeIn()
+    robot = run.robot
+    if body.robot:
+        robot = Robot.objects.filter(name=body.robot).first()
+        if robot is None:
+            return Status(422, {"detail": f"robot: no robot named {body.robot}"})
+    resumed = runs.resume_from(
+        run,
+        node_id,
+        request.user,
+        parameters=body.parameters,
+        robot=robot,
+        deck_confirmed=body.deck_confirmed,
+        fresh_tip=body.fresh_tip,
+    )
+    return Status(201, run_out(resumed))
 
 
 # --- Schedules -----------------------------------------------------------------------------

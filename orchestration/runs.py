@@ -27,6 +27,9 @@ class RunRefused(Exception):
         self.status = status
 
 
+UNCHANGED = object()  # an argument not given (None means "no robot")
+
+
 def create_run(
     workflow,
     *,
@@ -58,8 +61,9 @@ def create_run(
     except InvalidWorkflow as exc:
         raise RunRefused(f"cannot run: {exc}", exc.issues)
     if robot is not None:
-        if not robot.enabled:
-            raise RunRefused(f"robot {robot.name} is disabled")
+        refusal = robot.refusal()
+        if refusal:
+            raise RunRefused(refusal, status=409)
         robot_type = plan.document.robot.type if plan.document.robot else None
         if robot_type and robot.robot_type != robot_type:
             raise RunRefused(
@@ -140,9 +144,19 @@ def rerun(run: WorkflowRun, user) -> WorkflowRun:
     )
 
 
-def resume_from(run: WorkflowRun, node_id: str, user) -> WorkflowRun:
+def resume_from(
+    run: WorkflowRun,
+    node_id: str,
+    user,
+    parameters: dict | None = None,
+    robot=UNCHANGED,
+    deck_confirmed: bool = False,
+    fresh_tip: bool = False,
+) -> WorkflowRun:
     """A new run of the same version that treats the old run's completed nodes — except
-    `node_id` and everything after it — as done, outputs included, and begins at `node_id`."""
+    `node_id` and everything after it — as done, outputs included, and begins at `node_id`,
+    with `parameters` over the old ones and `robot` (default: the old run's). The robot's
+    state before `node_id` is re-established when the run opens its session (Execution)."""
     plan = compile_plan(run.version.document, run.parameters)
     if node_id not in plan.steps:
         raise RunRefused(f"the workflow has no node {node_id}", status=404)
@@ -158,13 +172,28 @@ def resume_from(run: WorkflowRun, node_id: str, user) -> WorkflowRun:
             f"cannot resume from {node_id}: {', '.join(missing)} did not complete in run {run.pk}",
             status=409,
         )
-    options = {**run.options, "carried": carried, "resumed_from": {"run": run.pk, "node": node_id}}
+    robot = run.robot if robot is UNCHANGED else robot
+    moved_robot = any(plan.steps[n].uses_robot for n in carried)
+    if robot is not None and not robot.simulate and moved_robot and not deck_confirmed:
+        raise RunRefused(
+            f"resuming from {node_id} on robot {robot.name} continues from what the completed "
+            f"steps ({', '.join(sorted(carried))}) left on the deck: check that the labware, "
+            "liquids and tips are as they left them (a stopped robot has dropped its tips), "
+            "then confirm the deck (deck_confirmed), and ask for a fresh tip if the step "
+            "needs one (fresh_tip)",
+            status=409,
+        )
+    resumed_from = {"run": run.pk, "node": node_id}
+    if deck_confirmed and robot is not None and not robot.simulate:
+        resumed_from["deck_confirmed_by"] = user.get_username() if user else "someone"
+        resumed_from["fresh_tip"] = fresh_tip
+    options = {**run.options, "carried": carried, "resumed_from": resumed_from}
     return create_run(
         run.workflow,
         user=user,
         engine_name=run.engine,
-        parameters=run.parameters,
-        robot=run.robot,
+        parameters={**run.parameters, **(parameters or {})},
+        robot=robot,
         options=options,
         trigger=f"resume of run {run.pk} from {node_id}",
         version=run.version,

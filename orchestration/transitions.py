@@ -28,6 +28,7 @@ from orchestration.models import (
     WorkflowRun,
     event_message,
 )
+from robots.models import mark_needs_check
 
 # target state → the states it may be entered from
 RUN_FROM = {
@@ -197,7 +198,13 @@ def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
             current = WorkflowRun.objects.filter(pk=run_id).values_list("state", flat=True)
             raise IllegalTransition(f"run {run_id} cannot go from {current.first()} to {to}")
         if to in RUN_TERMINAL:  # a run that has ended holds no robot, whatever happened
-            RobotLock.objects.filter(run_id=run_id).delete()
+            held = RobotLock.objects.filter(run_id=run_id)
+            if to == RunState.INTERRUPTED:  # … but nobody knows where it left the robot
+                for robot_id in held.values_list("robot_id", flat=True):
+                    mark_needs_check(
+                        robot_id, f"run {run_id} ended interrupted while it held the robot"
+                    )
+            held.delete()
         return _append_event(run_id, "run", state=to, data=data)
 
 

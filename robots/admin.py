@@ -10,7 +10,15 @@ class RobotAdmin(admin.ModelAdmin):
     list_display = ("name", "robot_type", "where", "enabled", "last_health_ok", "last_health_at")
     list_filter = ("robot_type", "simulate", "enabled")
     search_fields = ("name", "host")
-    readonly_fields = ("last_health_at", "last_health_ok", "last_health")
+    readonly_fields = (
+        "needs_check",
+        "needs_check_since",
+        "checked_by",
+        "checked_at",
+        "last_health_at",
+        "last_health_ok",
+        "last_health",
+    )
     actions = ("check_health",)
 
     @admin.display(description="where")

@@ -340,6 +340,25 @@ class HttpSession:
             raise NodeError(str(exc), retryable=False)
         return output
 
+    def reestablish(self, steps, fresh_tip: bool = False) -> list[str]:
+        """Resume on a real robot: the shadow replays the completed steps (used tips, liquids)
+        and, as the robot's own stop dropped them, drops the tips it still holds; with
+        `fresh_tip` the robot picks up a new one for each such pipette. Lines for the log."""
+        said = []
+        self.shadow.reestablish(steps)
+        for deck_id, pipette in self.shadow.pipettes.items():
+            if not pipette.has_tip:
+                continue
+            pipette.drop_tip()  # on the shadow only: the robot holds no tip in a new run
+            if not fresh_tip:
+                said.append(f"pipette {deck_id}: no tip (the earlier run's tip was dropped)")
+                continue
+            self.last_commands = []
+            for command in self.shadow.commands_of(pipette.pick_up_tip):
+                self._send(command)
+            said.append(f"pipette {deck_id}: picked up a fresh tip")
+        return said
+
     def stop(self):
         """Stop our robot run (never one we did not create); quickly when the robot is lost."""
         if self.run_id is None:

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class RobotType(models.TextChoices):
@@ -22,6 +23,14 @@ class Robot(models.Model):
     last_health = models.JSONField(
         null=True, blank=True, editable=False, help_text="What the robot reported"
     )
+    needs_check = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Why a person must check the robot before it runs again (empty: it may run)",
+    )
+    needs_check_since = models.DateTimeField(null=True, blank=True, editable=False)
+    checked_by = models.CharField(max_length=150, blank=True, editable=False)
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -33,6 +42,33 @@ class Robot(models.Model):
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def refusal(self) -> str | None:
+        """Why this robot takes no run now, or None."""
+        if not self.enabled:
+            return f"robot {self.name} is disabled"
+        if self.needs_check:
+            return (
+                f"robot {self.name} needs a check before it runs again: {self.needs_check} "
+                "(someone with permission confirms it is safe in the admin)"
+            )
+        return None
+
     def describe(self) -> str:
         where = "simulated" if self.simulate else self.address
         return f"{self.name} ({self.robot_type}, {where})"
+
+
+def mark_needs_check(robot_id: int, why: str) -> None:
+    """Keep the robot from running until a person has looked at it (the first reason stays)."""
+    Robot.objects.filter(pk=robot_id, needs_check="").update(
+        needs_check=why[:2000], needs_check_since=timezone.now()
+    )
+
+
+def confirm_checked(robot_id: int, who: str) -> bool:
+    """A person says the robot is safe to run again. False when it did not need a check."""
+    return bool(
+        Robot.objects.exclude(needs_check="")
+        .filter(pk=robot_id)
+        .update(needs_check="", needs_check_since=None, checked_by=who, checked_at=timezone.now())
+    )

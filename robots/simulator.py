@@ -215,6 +215,20 @@ class SimulatorSession:
             self.last_commands = [self.readable(c) for c in self.raw_commands]
         return node_type.read_outputs(params, self.raw_commands, self)
 
+    def commands_of(self, action) -> list[dict]:
+        """Call `action()` on this context; the engine commands it produced."""
+        start = len(self._engine_commands())
+        action()
+        return self._commands_since(start)
+
+    def reestablish(self, steps, fresh_tip: bool = False) -> list[str]:
+        """Replay completed steps (node type, params) without logging them: tips, liquids and
+        module states become what they were. What was done, as lines for the run's log."""
+        for node_type, params in steps:
+            node_type.protocol(self, params)
+        held = [deck_id for deck_id, p in self.pipettes.items() if p.has_tip]
+        return [f"pipette {p} holds its tip, as before" for p in held]
+
     def stop(self):
         """Nothing moves in a simulation; the engine simply starts no further command."""
 

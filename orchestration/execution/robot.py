@@ -13,6 +13,7 @@ from canvas.models import Permission
 from orchestration import transitions
 from orchestration.models import RUN_TERMINAL, RobotLock, RunState, WorkflowRun
 from robots.controller import ControllerError, SessionCancelled, open_session
+from robots.models import Robot, mark_needs_check
 
 LOCK_POLL_S = 0.25
 
@@ -97,6 +98,10 @@ def acquire(run) -> bool:
         if getattr(connection, "pool", None) is not None:
             connection.close()  # waiting holds no pooled connection
         time.sleep(LOCK_POLL_S)
+    refusal = Robot.objects.get(pk=run.robot_id).refusal()  # it may have changed meanwhile
+    if refusal:
+        transitions.move_run(run.pk, RunState.FAILED, error=refusal)  # releases the lock
+        return False
     return True
 
 
@@ -106,8 +111,15 @@ def open(run, document, cancelled):  # noqa: A001  (the module is used as `robot
     return open_session(run, document, cancelled)
 
 
-def close(session, cancelled: bool) -> None:
+def close(session, cancelled: bool, run_id: int) -> None:
     """End the session, stopping the robot after a cancel. The lock is not released here: it
-    goes with the run's end, in the same transaction (transitions.move_run)."""
-    if session is not None:
-        session.end(cancelled=cancelled)
+    goes with the run's end, in the same transaction (transitions.move_run). A robot we lost
+    contact with mid-command is left *needs check*: what it did is unknown."""
+    if session is None:
+        return
+    session.end(cancelled=cancelled)
+    if getattr(session, "lost", False):
+        mark_needs_check(
+            session.robot.pk,
+            f"run {run_id} lost contact with it mid-command; what the robot did is unknown",
+        )

@@ -5,6 +5,7 @@ Whatever runs the nodes (the native engine's thread pool, or Prefect tasks) repo
 output reaches the database (and the browsers) in the order it happened.
 """
 
+import graphlib
 import logging
 import os
 import queue
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from canvas import references
 from canvas.registry import NodeError
 from orchestration import transitions
 from orchestration.execution import robot
@@ -135,6 +137,44 @@ class Execution:
         if self._robot.simulated and not self.options.get("real_time_delays"):
             self.options["skip_delays"] = True  # a dry run does not wait out delays
         transitions.log(self.run_id, "", f"robot session open: {self._robot.label}")
+        return self._reestablish()
+
+    def _reestablish(self) -> bool:
+        """Resume-from: the robot steps the earlier run completed are replayed on the session
+        (silently: on a simulator, or on a real robot's shadow only), so tips and liquids are
+        where the resumed node expects them; a real robot's deck was confirmed by a person."""
+        resumed = self.options.get("resumed_from") or {}
+        done = self.options.get("carried") or {}
+        steps = [
+            self.plan.steps[node_id]
+            for node_id in graphlib.TopologicalSorter(self.plan.graph()).static_order()
+            if node_id in done and self.plan.steps[node_id].uses_robot
+        ]
+        if not steps:
+            return True
+        try:
+            replay = [
+                (
+                    step.node_type,
+                    step.node_type.Params.model_validate(
+                        references.resolve(step.params, self.plan.parameters, self.outputs)
+                    ),
+                )
+                for step in steps
+            ]
+            said = self._robot.reestablish(replay, fresh_tip=bool(resumed.get("fresh_tip")))
+        except Exception as exc:
+            error = f"could not re-establish the robot's state before {resumed.get('node')}: {exc}"
+            transitions.move_run(self.run_id, RunState.FAILED, error=error)
+            return False
+        if resumed.get("deck_confirmed_by"):
+            transitions.log(
+                self.run_id, "", f"deck confirmed by {resumed['deck_confirmed_by']}", "warning"
+            )
+        ids = ", ".join(step.id for step in steps)
+        transitions.log(self.run_id, "", f"state before {resumed.get('node')}: replayed {ids}")
+        for line in said:
+            transitions.log(self.run_id, "", line)
         return True
 
     def cancel_requested(self) -> bool:
@@ -284,7 +324,7 @@ class Execution:
     def close_robot(self) -> None:
         """End the robot session (its lock goes when the run ends: transitions.move_run)."""
         session, self._robot = self._robot, None
-        robot.close(session, cancelled=self.signals.cancel.is_set())
+        robot.close(session, cancelled=self.signals.cancel.is_set(), run_id=self.run_id)
 
     def close(self) -> None:
         """After the run: no robot session, no lock, no registration, no connection open."""
