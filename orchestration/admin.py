@@ -103,9 +103,10 @@ class RobotWithLockAdmin(RobotAdmin):
                     messages.ERROR,
                 )
                 continue
+            robot, run_id = lock.robot, lock.run_id
             lock.delete()
-            self.log_change(request, lock.robot, f"released the lock of run {lock.run_id}")
-            self.message_user(request, f"{lock.robot.name}: released", messages.WARNING)
+            self.log_change(request, robot, f"released the lock of run {run_id}")
+            self.message_user(request, f"{robot.name}: released", messages.WARNING)
 
     @admin.action(
         description="Force release (cancels the holding run; robot needs check)",
@@ -127,15 +128,15 @@ class RobotWithLockAdmin(RobotAdmin):
             )
         who = request.user.get_username()
         for lock in locks:
-            run = lock.run
+            run, robot = lock.run, lock.robot
             if run.state not in RUN_TERMINAL:
                 runs.cancel_run(run, request.user)
             RobotLock.objects.filter(pk=lock.pk).delete()
             why = f"lock force-released by {who} while run {run.pk} was {run.state}"
-            mark_needs_check(lock.robot_id, why)
-            transitions.log(run.pk, "", f"robot {lock.robot.name}: {why}", "warning")
-            self.log_change(request, lock.robot, why)
-            self.message_user(request, f"{lock.robot.name}: {why}", messages.WARNING)
+            mark_needs_check(robot.pk, why)
+            transitions.log(run.pk, "", f"robot {robot.name}: {why}", "warning")
+            self.log_change(request, robot, why)
+            self.message_user(request, f"{robot.name}: {why}", messages.WARNING)
 
 
 class ScheduleForm(forms.ModelForm):

@@ -25,6 +25,7 @@ def run_page(request, run_id: int):
                 "document": run.version.document,
                 "wsPath": f"/ws/runs/{run.pk}/",
                 "mayControl": may_run,
+                "robotReal": bool(run.robot and not run.robot.simulate),
             },
         },
     )

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from orchestration import runs
-from orchestration.models import RobotLock, Schedule
+from orchestration.models import RobotLock, Schedule, WorkflowRun
 from robots.models import Robot
 from tests.factories import demo, document, make_robot, make_workflow
 from tests.fakerobot import FakeRobot
@@ -53,7 +53,7 @@ def test_check_health_flags_a_robot_that_is_not_the_type_it_is_registered_as(adm
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_admin_shows_who_holds_a_robot_and_can_release_it(owner):
+def test_the_admin_shows_who_holds_a_robot_and_releases_only_a_lock_left_over(owner):
     admin = get_user_model().objects.create_superuser("boss", password="a-long-test-password")
     client = Client()
     client.force_login(admin)
@@ -64,11 +64,16 @@ def test_the_admin_shows_who_holds_a_robot_and_can_release_it(owner):
     run = runs.create_run(make_workflow(owner, doc), user=owner, robot=robot)
     wait_for(run.pk, {"paused"}, timeout=60)
     page = client.get("/admin/robots/robot/").content.decode()
-    assert f"run {run.pk} (paused, olivia)" in page
+    assert f"held by run {run.pk} (paused, olivia)" in page
     client.post("/admin/robots/robot/", {"action": "release_lock", "_selected_action": [robot.pk]})
-    assert not RobotLock.objects.exists()
+    assert RobotLock.objects.filter(run=run).exists()  # a paused run keeps its robot
     runs.cancel_run(run, owner)
     wait_for(run.pk)
+    left_over = runs.create_run(make_workflow(owner, document()), user=owner, start=False)
+    WorkflowRun.objects.filter(pk=left_over.pk).update(state="failed")
+    RobotLock.objects.create(robot=robot, run=left_over)  # e.g. a crash between end and release
+    client.post("/admin/robots/robot/", {"action": "release_lock", "_selected_action": [robot.pk]})
+    assert not RobotLock.objects.exists()
 
 
 def test_a_workflow_shows_its_history_read_only_and_an_admin_edit_is_a_version(admin_client, owner):

@@ -13,6 +13,7 @@ from django.test import Client
 from orchestration import runs
 from orchestration.models import NodeState, RobotLock, RunState, WorkflowRun
 from robots.models import Robot
+from tests.browser import browser  # noqa: F401  (fixture)
 from tests.dbenv import child_env
 from tests.factories import ROOT, demo, make_robot, make_workflow
 from tests.orchestration.runhelpers import nodes, wait_for
@@ -93,9 +94,9 @@ def test_a_crash_while_holding_a_robot_leaves_it_needing_a_check(
         runs.create_run(workflow, user=None, robot=robot, trigger="schedule")
     listing = admin_client.get("/admin/robots/robot/").content.decode()
     assert "NEEDS CHECK" in listing
-    browser = Client()
-    browser.force_login(owner)
-    page = browser.get(f"/runs/{crashed.pk}/").content.decode()
+    signed_in = Client()
+    signed_in.force_login(owner)
+    page = signed_in.get(f"/runs/{crashed.pk}/").content.decode()
     assert 'data-testid="robot-needs-check"' in page
 
     # A person with permission confirms; it is logged with their name, and the robot runs.
@@ -201,3 +202,27 @@ def test_resume_from_a_failed_robot_run_needs_the_deck_confirmed_and_completes(a
         assert Robot.objects.get(pk=robot.pk).needs_check == ""
     finally:
         fake.close()
+
+
+@pytest.mark.browser
+def test_resume_from_here_on_the_run_page_with_a_corrected_parameter(browser, site, owner):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from tests.browser import login
+
+    workflow = make_workflow(owner, tip_steps())
+    robot = make_robot("ot2-sim", simulate=True)
+    failed = wait_for(runs.create_run(workflow, user=owner, robot=robot, parameters={"v": 500}).pk)
+    page = browser.new_context().new_page()
+    login(page, site, "olivia")
+    page.goto(f"{site}/runs/{failed.pk}/")
+    page.get_by_test_id("run-node-take").click()
+    expect(page.get_by_test_id("resume-form")).to_be_visible()
+    page.get_by_test_id("resume-param-v").fill("120")
+    page.get_by_test_id("resume-submit").click()
+    page.wait_for_url(lambda url: f"/runs/{failed.pk}/" not in url and "/runs/" in url)
+    expect(page.locator("[data-testid=run-state]")).to_have_attribute(
+        "data-state", "completed", timeout=30000
+    )
+    resumed = WorkflowRun.objects.exclude(pk=failed.pk).get()
+    assert resumed.parameters["v"] == 120 and resumed.state == RunState.COMPLETED

@@ -41,7 +41,52 @@ function seconds(from, to) {
   return Math.max(0, ((to ? new Date(to) : new Date()) - new Date(from)) / 1000);
 }
 
-function NodeDetail({ runId, nodeId, live, onClose }) {
+// A new run from this node: the completed steps before it are kept (and replayed on the
+// robot's simulator), with the parameters corrected here. A real robot asks for the deck.
+function ResumeForm({ config, csrf, nodeId }) {
+  const specs = config.document.parameters || {};
+  const [values, setValues] = useState(() => ({ ...config.run.parameters }));
+  const [confirmed, setConfirmed] = useState(false);
+  const [freshTip, setFreshTip] = useState(true);
+  const [problem, setProblem] = useState("");
+  const submit = (event) => {
+    event.preventDefault();
+    const body = { parameters: values, deck_confirmed: confirmed, fresh_tip: freshTip };
+    fetch(`/api/runs/${config.run.id}/resume-from/${encodeURIComponent(nodeId)}`, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+    }).then(async (r) => {
+      const answer = await r.json();
+      if (r.ok) window.location.assign(`/runs/${answer.id}/`);
+      else setProblem(answer.detail || `refused (${r.status})`);
+    }, () => setProblem("the server could not be reached"));
+  };
+  return (
+    <form className="resume-form" data-testid="resume-form" onSubmit={submit}>
+      <h4>Resume from here</h4>
+      {Object.entries(specs).map(([name, spec]) => (
+        <label key={name}>{spec.title || name}
+          <input name={name} data-testid={`resume-param-${name}`}
+                 type={spec.type === "number" || spec.type === "integer" ? "number" : "text"}
+                 step="any" min={spec.minimum} max={spec.maximum} value={values[name] ?? ""}
+                 onChange={(e) => setValues({ ...values, [name]: spec.type === "number" || spec.type === "integer" ? Number(e.target.value) : e.target.value })} />
+        </label>
+      ))}
+      {config.robotReal && (<>
+        <label><input type="checkbox" data-testid="resume-deck-confirmed" checked={confirmed}
+                      onChange={(e) => setConfirmed(e.target.checked)} />
+          I have checked the deck: labware, liquids and tips are as the completed steps left them
+          (a stopped robot has dropped its tips)</label>
+        <label><input type="checkbox" checked={freshTip} onChange={(e) => setFreshTip(e.target.checked)} />
+          Pick up a fresh tip where the earlier run held one</label>
+      </>)}
+      {problem && <p className="bad" data-testid="resume-problem">{problem}</p>}
+      <button type="submit" data-testid="resume-submit">Resume from {nodeId}</button>
+    </form>
+  );
+}
+
+function NodeDetail({ runId, nodeId, live, onClose, resume }) {
   const [detail, setDetail] = useState(null);
   useEffect(() => {
     let gone = false;
@@ -71,11 +116,12 @@ function NodeDetail({ runId, nodeId, live, onClose }) {
             {c.params.volume !== undefined && c.params.volume !== null ? ` ${c.params.volume} µL` : ""}
             {c.error ? ` — ${c.error}` : ""}
           </li>))}</ol></>)}
+      {resume}
     </aside>
   );
 }
 
-function RunView({ config }) {
+function RunView({ config, csrf }) {
   const runId = config.run.id;
   const [run, dispatch] = useReducer(reduce, config, initial);
   const [connection, setConnection] = useState("connecting");
@@ -144,7 +190,10 @@ function RunView({ config }) {
           </ReactFlow>
         </div>
         {selected && <NodeDetail runId={runId} nodeId={selected} live={run.nodes[selected] || {}}
-                                 onClose={() => setSelected(null)} />}
+                                 onClose={() => setSelected(null)}
+                                 resume={config.mayControl && ended
+                                   && ["failed", "cancelled"].includes(run.nodes[selected]?.state)
+                                   && <ResumeForm key={selected} config={config} csrf={csrf} nodeId={selected} />} />}
       </div>
       <div className="run-log" data-testid="run-log" aria-live="polite">
         {run.log.map((l) => (
@@ -157,6 +206,6 @@ function RunView({ config }) {
   );
 }
 
-export function RunViewRoot({ config }) {
-  return <ReactFlowProvider><RunView config={config} /></ReactFlowProvider>;
+export function RunViewRoot({ config, csrf }) {
+  return <ReactFlowProvider><RunView config={config} csrf={csrf} /></ReactFlowProvider>;
 }

@@ -5,8 +5,8 @@ import { EditorRoot } from "./Editor.jsx";
 import { RunViewRoot } from "./RunView.jsx";
 import { mountRunsList } from "./runs_list.js";
 
-export function mountRunView(element, config) {
-  createRoot(element).render(<RunViewRoot config={config} />);
+export function mountRunView(element, config, csrf) {
+  createRoot(element).render(<RunViewRoot config={config} csrf={csrf} />);
 }
 
 export { mountRunsList };
