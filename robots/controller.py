@@ -2,10 +2,12 @@
 `execute(node_type, params, context)`, `stop()`, `end(cancelled)`; a session is opened by
 `open_session(run, document, cancelled)`."""
 
+from canvas import document as workflow_document
 from robots.http_robot import HttpSession, RobotError, SessionCancelled
-from robots.simulator import DeckError, SimulatorSession
+from robots.models import Robot
+from robots.simulator import DeckError, SimulatorSession, warm
 
-__all__ = ["ControllerError", "SessionCancelled", "open_session"]
+__all__ = ["ControllerError", "SessionCancelled", "open_session", "warm_up"]
 
 
 class ControllerError(Exception):
@@ -23,3 +25,12 @@ def open_session(run, document, cancelled=lambda: False):
         return HttpSession(robot, document, cancelled=cancelled)
     except (DeckError, RobotError) as exc:
         raise ControllerError(str(exc))
+
+
+def warm_up() -> None:
+    """In a process that will run nodes: prepare a simulator (the Protocol API import, ~3 s,
+    and a context) for each robot type in use, in the background, so the first run's session
+    opens at once."""
+    level = workflow_document.Robot.model_fields["api_level"].default
+    for robot_type in set(Robot.objects.filter(enabled=True).values_list("robot_type", flat=True)):
+        warm(level, robot_type)

@@ -20,14 +20,15 @@ from django.core.management import call_command  # noqa: E402
 
 def main(which: list[str]):
     call_command("migrate", verbosity=0)
-    from tests.bench import api, editor, engine, live, validation
+    from tests.bench import api, editor, engine, live, robots, validation
 
-    # The table first: engine, live updates, the API, validation; then the editor.
+    # The table first: engine, live updates, the API, validation; robots; the editor.
     suites = {
         "engine": engine.run,
         "live": live.run,
         "api": api.run,
         "validation": validation.run,
+        "robots": robots.run,
         "editor": editor.run,
     }
     for name, suite in suites.items():

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from orchestration import supervisor
+from robots import controller
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, host, port, **options):
+        controller.warm_up()
         if settings.SDL_SCHEDULER_IN_SERVER:
             supervisor.start_in_background()
         else:

@@ -1,0 +1,93 @@
+"""A robot over HTTP (the fake robot-server of tests/fakerobot.py, Opentrons' own run machinery):
+how long from a run's start to its first robot command, and what our client adds to each
+command beside the robot's raw round trip (the same commands sent by a bare HTTP client)."""
+
+import statistics
+import time
+
+import httpx
+from django.contrib.auth import get_user_model
+
+from canvas.models import Workflow
+from orchestration import runs
+from orchestration.models import RunEvent
+from robots.models import Robot
+from tests.factories import demo
+from tests.fakerobot import FakeRobot
+
+REPEATS = 5
+
+
+def figure(name, value, unit):
+    print(f"{name} {value:.3f} {unit}", flush=True)
+
+
+def one_run(fake, workflow, robot) -> tuple[float, float, int]:
+    """(seconds from the run's start to its first robot command, seconds from then to the
+    run's end, commands sent)."""
+    before = len(fake.requests)
+    run = runs.create_run(workflow, user=workflow.owner, robot=robot)
+    runs.wait(run.pk, timeout=120)
+    started = RunEvent.objects.get(run_id=run.pk, type="run", state="running").at
+    ended = RunEvent.objects.filter(run_id=run.pk, type="run").order_by("-seq").first().at
+    ours = [r for r in fake.requests[before:] if r[1].endswith("/commands") and r[0] == "POST"]
+    # fake.requests holds monotonic times; the events hold wall-clock times
+    offset = time.time() - time.monotonic()
+    first = ours[0][2] + offset
+    return first - started.timestamp(), ended.timestamp() - first, len(ours)
+
+
+def raw_replay(fake, commands: list[dict]) -> float:
+    """Seconds for a bare client to send the same commands into a new robot run."""
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{fake.port}", headers={"Opentrons-Version": "3"}
+    )
+    ids: dict[str, str] = {}
+
+    def mapped(value):
+        if isinstance(value, dict):
+            return {k: mapped(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mapped(v) for v in value]
+        return ids.get(value, value) if isinstance(value, str) else value
+
+    run_id = client.post("/runs", json={"data": {}}).json()["data"]["id"]
+    began = time.perf_counter()
+    for command in commands:
+        body = {"commandType": command["commandType"], "params": mapped(command["params"])}
+        sent = client.post(
+            f"/runs/{run_id}/commands",
+            params={"waitUntilComplete": "true", "timeout": 1000},
+            json={"data": {**body, "intent": "setup"}},
+        ).json()["data"]
+        for key in ("labwareId", "pipetteId", "moduleId"):
+            if (command.get("result") or {}).get(key):
+                ids[command["result"][key]] = sent["result"][key]
+    took = time.perf_counter() - began
+    client.patch(f"/runs/{run_id}", json={"data": {"current": False}})
+    client.close()
+    return took
+
+
+def run():
+    owner, _ = get_user_model().objects.get_or_create(username="bench-robots")
+    doc = demo("serial_dilution")
+    fake = FakeRobot("OT-2", instruments={"right": "p300_single_gen2"})
+    try:
+        robot, _ = Robot.objects.update_or_create(
+            name="bench-fake",
+            defaults={"simulate": False, "host": "127.0.0.1", "port": fake.port},
+        )
+        workflow = Workflow.create(doc, owner)
+        cold_first, _, _ = one_run(fake, workflow, robot)
+        figure("robots.http.session_open_first_in_process", cold_first, "s")
+        results = [one_run(fake, workflow, robot) for _ in range(REPEATS)]
+        figure("robots.http.session_open", statistics.median(r[0] for r in results), "s")
+        ours = statistics.median(r[1] / r[2] for r in results)
+        last = fake.runs[list(fake.runs)[-1]].commands()
+        raw = statistics.median(raw_replay(fake, last) / len(last) for _ in range(REPEATS))
+        figure("robots.http.overhead_per_command", (ours - raw) / raw * 100, "%")
+        figure("robots.http.ours_per_command", ours * 1000, "ms")
+        figure("robots.http.raw_round_trip_per_command", raw * 1000, "ms")
+    finally:
+        fake.close()
