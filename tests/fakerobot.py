@@ -107,7 +107,7 @@ class FakeRobot:
         self.max_api = list(max_api)
         self.command_delay_s = command_delay_s
         self.runs: dict[str, FakeRun] = {}
-        self.requests: list[tuple[str, str, float]] = []  # method, path, monotonic time
+        self.requests: list[tuple[str, str, float]] = []  # method, path, time.time()
         self.commands_received = 0
         self.drop_after: int | None = None  # close the connection instead of the Nth+1 command
         self.refusing: set[str] = set()  # command types the robot fails
@@ -278,7 +278,7 @@ class FakeRobot:
 
             def _dispatch(self, method):
                 url = urlparse(self.path)
-                robot.requests.append((method, url.path, time.monotonic()))
+                robot.requests.append((method, url.path, time.time()))
                 while robot.frozen.is_set() and not robot.closed:
                     time.sleep(0.02)
                 if robot.closed:
@@ -323,6 +323,8 @@ class FakeRobot:
                 "minimum_protocol_api_version": [2, 0],
                 "links": {},
             }
+        if parts == ["_fake", "requests"]:  # for a bench running the fake in its own process
+            return 200, {"data": self.requests}
         if parts == ["instruments"]:
             return 200, self._instruments()
         if parts == ["modules"]:
@@ -477,3 +479,17 @@ class FakeRobot:
         if hook is not None:
             hook()
         return 201, {"data": run.command(added.id)}
+
+
+if (
+    __name__ == "__main__"
+):  # a fake robot in its own process: python -m tests.fakerobot OT-2 right=…
+    import os
+    import sys
+    import tempfile
+
+    os.environ.setdefault("OT_API_CONFIG_DIR", tempfile.mkdtemp(prefix="fake-robot-"))
+    robot_type, *mounts = sys.argv[1:]
+    fake = FakeRobot(robot_type, instruments=dict(m.split("=", 1) for m in mounts))
+    print(fake.port, flush=True)
+    threading.Event().wait()

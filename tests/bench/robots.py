@@ -1,8 +1,11 @@
-"""A robot over HTTP (the fake robot-server of tests/fakerobot.py, Opentrons' own run machinery):
-how long from a run's start to its first robot command, and what our client adds to each
-command beside the robot's raw round trip (the same commands sent by a bare HTTP client)."""
+"""A robot over HTTP (the fake robot-server of tests/fakerobot.py, Opentrons' own run machinery,
+in a process of its own as a robot is a machine of its own): how long from a run's start to its
+first robot command, and what our client adds to each command beside the robot's raw round
+trip (the same commands sent by a bare HTTP client)."""
 
 import statistics
+import subprocess
+import sys
 import time
 
 import httpx
@@ -13,7 +16,6 @@ from orchestration import runs
 from orchestration.models import RunEvent
 from robots.models import Robot
 from tests.factories import demo
-from tests.fakerobot import FakeRobot
 
 REPEATS = 5
 
@@ -22,19 +24,41 @@ def figure(name, value, unit):
     print(f"{name} {value:.3f} {unit}", flush=True)
 
 
-def one_run(fake, workflow, robot) -> tuple[float, float, int]:
+class FakeInItsOwnProcess:
+    def __init__(self, robot_type: str, **instruments):
+        mounts = [f"{mount}={name}" for mount, name in instruments.items()]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakerobot", robot_type, *mounts],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.port = int(self.process.stdout.readline())
+        self.http = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.port}", headers={"Opentrons-Version": "3"}
+        )
+
+    def requests(self) -> list:
+        return self.http.get("/_fake/requests").json()["data"]
+
+    def close(self):
+        self.http.close()
+        self.process.kill()
+        self.process.wait()
+
+
+def one_run(fake, workflow, robot) -> tuple[float, float, int, str]:
     """(seconds from the run's start to its first robot command, seconds from then to the
-    run's end, commands sent)."""
-    before = len(fake.requests)
+    run's end, commands sent, the robot's run id)."""
+    before = len(fake.requests())
     run = runs.create_run(workflow, user=workflow.owner, robot=robot)
     runs.wait(run.pk, timeout=120)
     started = RunEvent.objects.get(run_id=run.pk, type="run", state="running").at
     ended = RunEvent.objects.filter(run_id=run.pk, type="run").order_by("-seq").first().at
-    ours = [r for r in fake.requests[before:] if r[1].endswith("/commands") and r[0] == "POST"]
-    # fake.requests holds monotonic times; the events hold wall-clock times
-    offset = time.time() - time.monotonic()
-    first = ours[0][2] + offset
-    return first - started.timestamp(), ended.timestamp() - first, len(ours)
+    ours = [r for r in fake.requests()[before:] if r[1].endswith("/commands") and r[0] == "POST"]
+    first = ours[0][2]
+    robot_run = ours[0][1].split("/")[2]
+    return first - started.timestamp(), ended.timestamp() - first, len(ours), robot_run
 
 
 def raw_replay(fake, commands: list[dict]) -> float:
@@ -65,26 +89,27 @@ def raw_replay(fake, commands: list[dict]) -> float:
                 ids[command["result"][key]] = sent["result"][key]
     took = time.perf_counter() - began
     client.patch(f"/runs/{run_id}", json={"data": {"current": False}})
-    client.close()
     return took
 
 
 def run():
     owner, _ = get_user_model().objects.get_or_create(username="bench-robots")
     doc = demo("serial_dilution")
-    fake = FakeRobot("OT-2", instruments={"right": "p300_single_gen2"})
+    fake = FakeInItsOwnProcess("OT-2", right="p300_single_gen2")
     try:
         robot, _ = Robot.objects.update_or_create(
             name="bench-fake",
             defaults={"simulate": False, "host": "127.0.0.1", "port": fake.port},
         )
         workflow = Workflow.create(doc, owner)
-        cold_first, _, _ = one_run(fake, workflow, robot)
+        cold_first, *_ = one_run(fake, workflow, robot)
         figure("robots.http.session_open_first_in_process", cold_first, "s")
         results = [one_run(fake, workflow, robot) for _ in range(REPEATS)]
         figure("robots.http.session_open", statistics.median(r[0] for r in results), "s")
         ours = statistics.median(r[1] / r[2] for r in results)
-        last = fake.runs[list(fake.runs)[-1]].commands()
+        last = fake.http.get(
+            f"/runs/{results[-1][3]}/commands", params={"pageLength": 10000}
+        ).json()["data"]
         raw = statistics.median(raw_replay(fake, last) / len(last) for _ in range(REPEATS))
         figure("robots.http.overhead_per_command", (ours - raw) / raw * 100, "%")
         figure("robots.http.ours_per_command", ours * 1000, "ms")

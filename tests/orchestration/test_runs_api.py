@@ -22,7 +22,7 @@ def test_a_run_started_through_the_api_returns_at_once_and_completes(api, owner)
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["state"] == "queued" and body["parameters"] == {"n": 3}
-    assert [n["state"] for n in body["nodes"]] == ["pending", "pending"]
+    assert [n["node_id"] for n in body["nodes"]] == ["a", "b"]  # (the engine may be done already)
     wait_for(body["id"])
     run = api.get(f"/api/runs/{body['id']}").json()
     assert run["state"] == "completed" and run["started_by"] == "olivia" and run["version"] == 1
