@@ -79,6 +79,14 @@ class _Session:
         self.labware: dict[str, Labware] = {}
         self.pipettes: dict[str, Recorder] = {}
         self.modules: dict[str, Recorder] = {}
+        self._lines = lines
+
+    def replace_tip(self, pipette: Recorder) -> None:
+        self._lines += [
+            f"if {pipette.source}.has_tip:",
+            f"    {pipette.source}.drop_tip()",
+            f"{pipette.source}.pick_up_tip()",
+        ]
 
 
 def export_protocol(document: Document, source: str = "") -> str:

@@ -215,6 +215,12 @@ class SimulatorSession:
             self.last_commands = [self.readable(c) for c in self.raw_commands]
         return node_type.read_outputs(params, self.raw_commands, self)
 
+    def replace_tip(self, pipette) -> None:
+        """A fresh tip on `pipette`, dropping the one it holds (Protocol Designer's policy)."""
+        if pipette.has_tip:
+            pipette.drop_tip()
+        pipette.pick_up_tip()
+
     def commands_of(self, action) -> list[dict]:
         """Call `action()` on this context; the engine commands it produced."""
         start = len(self._engine_commands())

@@ -29,6 +29,15 @@ def current_volume(session, params) -> float | None:
 
 # --- tips ------------------------------------------------------------------------------------
 
+# Protocol Designer's tip policy: a new tip for every well ("always"), one for the step
+# ("once"), or the tip already on the pipette ("never").
+NewTip = Literal["once", "always", "never"]
+
+
+def fresh_tip(session, params) -> None:
+    """Before a step with new_tip once/always: replace whatever tip the pipette holds."""
+    session.replace_tip(pipette(session, params))
+
 
 class TipParams(PipetteParams):
     location: Wells | None = Field(default=None, description="Default: the next tip / trash")
@@ -96,6 +105,9 @@ class AspirateParams(PipetteParams):
     volume: float = Volume
     location: Wells
     rate: float = Rate
+    new_tip: NewTip = Field(
+        default="never", description="once / always: pick up a fresh tip first; never: the tip on"
+    )
 
 
 class Aspirate(OpentronsNode):
@@ -108,7 +120,12 @@ class Aspirate(OpentronsNode):
     summary = "{volume} µL {location}"
     outputs = {"volume": "µL aspirated", "current_volume": "µL now in the tip"}
 
+    def drops_tips(self, params):
+        return params.get("new_tip", "never") != "never"
+
     def protocol(self, session, params):
+        if params.new_tip != "never":
+            fresh_tip(session, params)
         pipette(session, params).aspirate(
             params.volume, well(session, params.location), params.rate
         )
@@ -188,6 +205,9 @@ class TouchTip(OpentronsNode):
 class AirGapParams(PipetteParams):
     volume: float = Volume
     height: float | None = Field(default=None, ge=0, le=100)
+    new_tip: NewTip = Field(
+        default="never", description="once / always: pick up a fresh tip first; never: the tip on"
+    )
 
 
 class AirGap(OpentronsNode):
@@ -198,7 +218,12 @@ class AirGap(OpentronsNode):
     summary = "{volume} µL air"
     outputs = {"volume": "µL of air drawn"}
 
+    def drops_tips(self, params):
+        return params.get("new_tip", "never") != "never"
+
     def protocol(self, session, params):
+        if params.new_tip != "never":
+            fresh_tip(session, params)
         pipette(session, params).air_gap(params.volume, params.height)
 
     def read_outputs(self, params, commands, session):
@@ -210,6 +235,11 @@ class MixParams(PipetteParams):
     volume: float = Volume
     location: Wells
     rate: float = Rate
+    new_tip: NewTip = Field(
+        default="always",
+        description="always / once (as Protocol Designer's Mix): a fresh tip, dropped after; "
+        "never: mix with the tip on the pipette",
+    )
 
 
 class Mix(OpentronsNode):
@@ -222,10 +252,17 @@ class Mix(OpentronsNode):
     summary = "{repetitions}× {volume} µL {location}"
     outputs = {"volume": "µL moved in all"}
 
+    def drops_tips(self, params):
+        return params.get("new_tip", "always") != "never"
+
     def protocol(self, session, params):
+        if params.new_tip != "never":
+            fresh_tip(session, params)
         pipette(session, params).mix(
             params.repetitions, params.volume, well(session, params.location), params.rate
         )
+        if params.new_tip != "never":
+            pipette(session, params).drop_tip()
 
     def read_outputs(self, params, commands, session):
         return {"volume": total_volume(commands, "aspirate")}
@@ -234,7 +271,6 @@ class Mix(OpentronsNode):
 # --- bulk transfers --------------------------------------------------------------------------
 
 MixSpec = tuple[int, float]  # (repetitions, volume), as `mix_after=(3, 50)` in the API
-NewTip = Literal["once", "always", "never"]
 BULK_OPTIONS = ("mix_before", "mix_after", "touch_tip", "blow_out", "air_gap", "disposal_volume")
 
 

@@ -33,12 +33,17 @@ EXAMPLES = [
     ("opentrons.aspirate", {"pipette": "p300", "volume": 100, "location": SOURCE}),
     ("opentrons.air_gap", {"pipette": "p300", "volume": 10}),
     ("opentrons.dispense", {"pipette": "p300", "location": WELL}),
-    ("opentrons.mix", {"pipette": "p300", "repetitions": 2, "volume": 50, "location": WELL}),
+    (
+        "opentrons.mix",
+        {"pipette": "p300", "repetitions": 2, "volume": 50, "location": WELL, "new_tip": "never"},
+    ),
     ("opentrons.touch_tip", {"pipette": "p300", "location": WELL}),
     ("opentrons.blow_out", {"pipette": "p300", "location": WELL}),
     ("opentrons.return_tip", {"pipette": "p300"}),
     ("opentrons.pick_up_tip", {"pipette": "p300"}),
     ("opentrons.drop_tip", {"pipette": "p300"}),
+    # Protocol Designer's default for a mix: its own fresh tip, dropped after
+    ("opentrons.mix", {"pipette": "p300", "repetitions": 2, "volume": 50, "location": WELL}),
     ("opentrons.transfer", {"pipette": "p300", "volume": 50, "source": SOURCE, "dest": WELL}),
     (
         "opentrons.distribute",

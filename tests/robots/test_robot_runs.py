@@ -150,3 +150,35 @@ def test_a_busy_robot_never_tells_another_user_what_it_is_busy_with(api_for, own
     )
     assert "busy with another run" in told
     assert str(private.pk) not in told.replace(f"run {waiting.pk}", "") and "olivia" not in told
+
+
+def test_a_mix_after_a_transfer_takes_its_own_tip_as_in_protocol_designer(owner):
+    doc = demo("serial_dilution")
+    doc["nodes"] = [
+        {
+            "id": "move",
+            "type": "opentrons.transfer",
+            "params": {
+                "pipette": "p300",
+                "volume": 100,
+                "source": {"labware": "reservoir", "well": "A1"},
+                "dest": {"labware": "plate", "well": "A1"},
+            },
+        },
+        {
+            "id": "stir",
+            "type": "opentrons.mix",
+            "params": {
+                "pipette": "p300",
+                "repetitions": 3,
+                "volume": 50,
+                "location": {"labware": "plate", "well": "A1"},
+            },
+        },
+    ]
+    doc["edges"] = [{"source": "move", "target": "stir"}]
+    run = run_on(owner, doc)
+    assert run.state == RunState.COMPLETED, run.error
+    kinds = [c["commandType"] for c in nodes(run)["stir"].commands]
+    assert kinds[0] == "pickUpTip" and kinds[-1] in ("dropTip", "dropTipInPlace")
+    assert kinds.count("aspirate") == 3
