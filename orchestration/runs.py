@@ -16,6 +16,7 @@ from orchestration.execution.run import signal_cancel
 from orchestration.hosts import HOST, process_alive
 from orchestration.models import RUN_TERMINAL, Engine, NodeRun, NodeState, RunState, WorkflowRun
 from orchestration.plan import InvalidWorkflow, compile_plan
+from robots import dryrun
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def create_run(
         current = robots.holder(robot.pk)
         if options.get("no_wait") and current is not None:
             raise RunRefused(robots.busy_message(robot, current, viewer=user), status=409)
+        if not robot.simulate and start:
+            refuse_after_dry_run(version.document, plan.parameters)
     with transaction.atomic():
         run = WorkflowRun.objects.create(
             workflow=workflow,
@@ -90,6 +93,18 @@ def create_run(
         if start:
             transaction.on_commit(lambda: launch(run, plan))
     return run
+
+
+def refuse_after_dry_run(document: dict, parameters: dict) -> None:
+    """Before a real robot moves: the whole workflow, with the run's parameters, on the
+    simulator. What it finds refuses the run; so does a dry run that crashed or took too long."""
+    report = dryrun.DRY_RUNS.wait(document, parameters)
+    if report["status"] in (dryrun.PASSED, dryrun.NOT_APPLICABLE):
+        return
+    if report["status"] == dryrun.PROBLEMS:
+        issues = [Issue(p["path"], p["message"]) for p in report["problems"]]
+        raise RunRefused(f"the dry run with these parameters found: {issues[0]}", issues)
+    raise RunRefused(f"the dry run {report['status']}: {report.get('why', '')}", status=503)
 
 
 def launch(run: WorkflowRun, plan=None):

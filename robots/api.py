@@ -3,15 +3,16 @@ workflow exported as an Opentrons protocol."""
 
 import re
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpResponse
-from ninja import Router, Status
+from ninja import Router, Schema, Status
 
 from canvas import permissions
 from canvas.api import Refused
 from canvas.validation import validate
 from robots import definitions
+from robots.dryrun import DRY_RUNS
 from robots.export import ExportError, export_protocol
 
 router = Router(tags=["opentrons"])
@@ -47,3 +48,21 @@ def export_opentrons_protocol(request, workflow_id: int):
     response = HttpResponse(text, content_type="text/x-python; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.py"'
     return response
+
+
+class DryRunIn(Schema):
+    document: dict[str, Any]
+    parameters: dict[str, Any] = {}
+
+
+@router.post("/dry-run", tags=["opentrons"])
+def start_dry_run(request, body: DryRunIn):
+    """Play the whole document on the Opentrons simulator (in a worker process). The answer is
+    the report, or `{"status": "checking"}` with a `key` to ask `GET /api/dry-run/{key}`."""
+    key, report = DRY_RUNS.start(body.document, body.parameters)
+    return {"key": key, **report}
+
+
+@router.get("/dry-run/{key}", tags=["opentrons"])
+def dry_run_result(request, key: str):
+    return {"key": key, **DRY_RUNS.result(key)}

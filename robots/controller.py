@@ -3,6 +3,7 @@
 `open_session(run, document, cancelled)`."""
 
 from canvas import document as workflow_document
+from robots.dryrun import DRY_RUNS
 from robots.http_robot import HttpSession, RobotError, SessionCancelled
 from robots.models import Robot
 from robots.simulator import DeckError, SimulatorSession, warm
@@ -29,8 +30,9 @@ def open_session(run, document, cancelled=lambda: False):
 
 def warm_up() -> None:
     """In a process that will run nodes: prepare a simulator (the Protocol API import, ~3 s,
-    and a context) for each robot type in use, in the background, so the first run's session
-    opens at once."""
+    and a context) for each robot type in use, and the dry-run workers, in the background, so
+    the first run's session and the first dry run start at once."""
     level = workflow_document.Robot.model_fields["api_level"].default
+    DRY_RUNS.warm()
     for robot_type in set(Robot.objects.filter(enabled=True).values_list("robot_type", flat=True)):
         warm(level, robot_type)

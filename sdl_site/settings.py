@@ -198,6 +198,9 @@ SDL_ROBOT_TIMEOUT_S = envint("SDL_ROBOT_TIMEOUT_S", 10)
 # How long a robot may take over a command whose length the protocol decides (waiting for a
 # temperature, a thermocycler profile), beyond SDL_ROBOT_TIMEOUT_S.
 SDL_ROBOT_SLOW_COMMAND_S = envint("SDL_ROBOT_SLOW_COMMAND_S", 3600)
+# Whole-workflow dry runs (robots.dryrun): worker processes, and the seconds one may take.
+SDL_DRY_RUN_WORKERS = envint("SDL_DRY_RUN_WORKERS", 2)
+SDL_DRY_RUN_BUDGET_S = envint("SDL_DRY_RUN_BUDGET_S", 60)
 # Functions a `python.call` node may call, by dotted name. Only the installation decides.
 SDL_PYTHON_CALLABLES = envlist(
     "SDL_PYTHON_CALLABLES", "orchestration.examples.add,orchestration.examples.mean"

@@ -110,7 +110,7 @@ class FakeRobot:
         self.requests: list[tuple[str, str, float]] = []  # method, path, time.time()
         self.commands_received = 0
         self.drop_after: int | None = None  # close the connection instead of the Nth+1 command
-        self.refusing: set[str] = set()  # command types the robot fails
+        self.refusing: dict[str, object] = {}  # command type → when (params → bool)
         self.hooks: dict[int, object] = {}  # after the Nth command has run, before answering
         self.frozen = threading.Event()
         self.closed = False
@@ -162,8 +162,9 @@ class FakeRobot:
     def after_command(self, n: int, hook):
         self.hooks[n] = hook
 
-    def refuse(self, command_type: str):
-        self.refusing.add(command_type)
+    def refuse(self, command_type: str, when=lambda params: True):
+        """The robot fails this kind of command (those whose params `when` picks)."""
+        self.refusing[command_type] = when
 
     @property
     def current(self) -> FakeRun | None:
@@ -452,8 +453,12 @@ class FakeRobot:
         try:
             data = body["data"]
             params = dict(data.get("params") or {})
-            if data["commandType"] in self.refusing:  # the robot's own failure, e.g.
-                params["version"] = 999  # a labware definition version it does not have
+            refusing = self.refusing.get(data["commandType"])
+            if refusing is not None and refusing(params):  # made to fail in the robot's engine:
+                if "volume" in params:  # a volume no tip holds,
+                    params["volume"] = 1_000_000
+                else:  # or a labware definition version it does not have
+                    params["version"] = 999
             create = self._create.validate_python(
                 {
                     "commandType": data["commandType"],

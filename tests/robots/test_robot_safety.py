@@ -175,10 +175,13 @@ def test_resume_from_a_failed_robot_run_needs_the_deck_confirmed_and_completes(a
     try:
         robot = over_http("bay-2", fake)
         workflow = make_workflow(owner, doc)
+        # What the simulator allows, the robot refuses (e.g. its liquid sensing found too little)
+        fake.refuse("aspirate", when=lambda params: params.get("volume") == 250)
         failed = wait_for(
-            runs.create_run(workflow, user=owner, robot=robot, parameters={"v": 500}).pk
+            runs.create_run(workflow, user=owner, robot=robot, parameters={"v": 250}).pk
         )
         assert failed.state == RunState.FAILED and nodes(failed)["take"].state == "failed"
+        assert "robot bay-2 at 127.0.0.1:" in nodes(failed)["take"].error
 
         unconfirmed = api.post(
             f"/api/runs/{failed.pk}/resume-from/take", {"parameters": {"v": 100}}

@@ -9,6 +9,7 @@ import { DeckPanel } from "./DeckPanel.jsx";
 import { EdgeForm, NodeForm } from "./forms.jsx";
 import { HelpOverlay, HistoryPanel, WorkflowPanel } from "./panels.jsx";
 import { LiveRun } from "./live.js";
+import { DRY_RUN_BLOCKS, dryRunLabel, useDryRun } from "./dryrun.js";
 
 const HISTORY = 200;
 
@@ -180,14 +181,18 @@ function Editor({ config, csrf }) {
     return () => clearTimeout(timer);
   }, [doc, csrf]);
 
+  const dry = useDryRun(doc, report.valid, csrf);
+  const problems = useMemo(() => [...report.errors, ...(dry.problems || [])], [report, dry]);
+  const runnable = report.valid && !DRY_RUN_BLOCKS.includes(dry.status);
+
   const problemsByNode = useMemo(() => {
     const byNode = {};
-    report.errors.forEach((e) => {
+    problems.forEach((e) => {
       const match = /^nodes\[([^\]]+)\]/.exec(e.path);
       if (match) (byNode[match[1]] = byNode[match[1]] || []).push(e.message);
     });
     return byNode;
-  }, [report]);
+  }, [problems]);
 
   const [nodes, setNodes, onNodesChange] = useNodesState([]);
   useEffect(() => {
@@ -421,8 +426,8 @@ function Editor({ config, csrf }) {
                data-testid="save-message" value={message} onChange={(e) => setMessage(e.target.value)} />
         <button type="button" className="primary" data-testid="save-button" aria-label="Save"
                 disabled={!config.mayEdit || saving} onClick={save}>Save</button>
-        <button type="button" data-testid="run-button" aria-label="Run" disabled={!config.mayRun || dirty || !report.valid}
-                title={dirty ? "Save first" : report.valid ? "" : "Fix the problems first"}
+        <button type="button" data-testid="run-button" aria-label="Run" disabled={!config.mayRun || dirty || !runnable}
+                title={dirty ? "Save first" : runnable ? "" : "Fix the problems first"}
                 onClick={() => { window.location.href = `/workflows/${config.workflowId}/run`; }}>Run</button>
       </div>
       {notice && <div className="notice" role="status" data-testid="edit-notice">{notice}</div>}
@@ -473,7 +478,7 @@ function Editor({ config, csrf }) {
           </ReactFlow>
         </div>
         <aside className="side-panel">
-          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={report.errors} change={change} deckDefs={deckDefs} />}
+          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={problems} change={change} deckDefs={deckDefs} />}
           {!node && edgeIndex >= 0 && <EdgeForm index={edgeIndex} edge={doc.edges[edgeIndex]} errors={report.errors} change={change} />}
           {!node && edgeIndex < 0 && (<>
             <div className="tabs" role="tablist">
@@ -481,14 +486,16 @@ function Editor({ config, csrf }) {
                 <button type="button" role="tab" key={key} aria-selected={tab === key} data-testid={`tab-${key}`}
                         className={tab === key ? "active" : ""} onClick={() => setTab(key)}>{title}</button>))}
             </div>
-            {tab === "deck" && <DeckPanel doc={doc} change={change} errors={report.errors} defs={deckDefs} />}
+            {tab === "deck" && <DeckPanel doc={doc} change={change} errors={problems} defs={deckDefs} />}
             {tab === "workflow" && <WorkflowPanel doc={doc} change={change} errors={report.errors} />}
             {tab === "history" && <HistoryPanel workflowId={config.workflowId} version={version} csrf={csrf}
                                                 dirty={dirty} onRestored={restored} />}
           </>)}
           <div className="problems" data-testid="validation-errors">
-            <h4>{report.valid ? "No problems" : `${report.errors.length} problem${report.errors.length === 1 ? "" : "s"}`}</h4>
-            <ul>{report.errors.map((e, i) => (
+            <h4>{problems.length === 0 ? "No problems" : `${problems.length} problem${problems.length === 1 ? "" : "s"}`}</h4>
+            {dryRunLabel(dry) && <p className={`dry-run dry-run-${dry.status.replace(" ", "-")}`} data-testid="dry-run-status"
+                                    data-status={dry.status}>{dryRunLabel(dry)}</p>}
+            <ul>{problems.map((e, i) => (
               <li key={i}><button type="button" className="link" onClick={() => {
                 const match = /^nodes\[([^\]]+)\]/.exec(e.path);
                 const edge = /^edges\[(\d+)\]/.exec(e.path);
