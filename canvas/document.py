@@ -21,10 +21,31 @@ class _Strict(BaseModel):
 Id = Field(pattern=NODE_ID)
 
 
+class Liquid(_Strict):
+    """A liquid the deck holds. `absorbance`: its absorbance at full strength over 1 cm, by
+    wavelength in nm (for simulated plate readings; optional)."""
+
+    id: str = Id
+    name: str = Field(min_length=1, max_length=200)
+    color: str = Field(default="#3b82f6", pattern=r"^#[0-9a-fA-F]{6}$")
+    description: str = Field(default="", max_length=2000)
+    absorbance: dict[str, float] = Field(default={}, max_length=64)
+
+
+class Amount(_Strict):
+    liquid: str = Field(min_length=1, max_length=64)
+    volume: float = Field(gt=0, le=10_000_000, description="µL")
+
+
+# Well name → what it holds at the start, e.g. {"A1": {"liquid": "dye", "volume": 200}}.
+Contents = dict[str, Amount]
+
+
 class Labware(_Strict):
     id: str = Id
     load_name: str = Field(min_length=1, max_length=200)
     slot: str = Field(min_length=1, max_length=8)
+    contents: Contents = Field(default={}, max_length=1536)
 
 
 class Pipette(_Strict):
@@ -37,6 +58,7 @@ class Pipette(_Strict):
 class ModuleLabware(_Strict):
     id: str = Id
     load_name: str = Field(min_length=1, max_length=200)
+    contents: Contents = Field(default={}, max_length=1536)
 
 
 class Module(_Strict):
@@ -51,10 +73,15 @@ class Trash(_Strict):
 
 
 class Deck(_Strict):
+    liquids: list[Liquid] = []
     labware: list[Labware] = []
     pipettes: list[Pipette] = []
     modules: list[Module] = []
     trash: Trash | None = None
+
+    def all_labware(self) -> list[Labware | ModuleLabware]:
+        """Labware in slots and on modules."""
+        return [*self.labware, *(m.labware for m in self.modules if m.labware)]
 
 
 class Robot(_Strict):

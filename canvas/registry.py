@@ -97,6 +97,10 @@ class NodeType:
         """Whether this step throws tips away (so a Flex deck needs a trash bin)."""
         return False
 
+    def picks_up_tips(self, params: dict) -> bool:
+        """Whether this step takes tips from the pipette's tip racks."""
+        return False
+
     def execute(self, context: NodeContext, params: BaseModel) -> dict:
         raise NodeError(f"{self.type} cannot be executed", retryable=False)
 

@@ -3,6 +3,7 @@
 from canvas import registry
 from canvas.document import Deck
 from robots import definitions as defs
+from robots.liquids import check_liquids
 
 
 class DeckInfo:
@@ -40,6 +41,30 @@ def check_document(document, nodes) -> list[tuple[str, str]]:
     if document.deck:
         needs_trash = any(registry.get(n.type).drops_tips(n.params) for n in nodes)
         errors += check_deck(document.deck, robot.type, needs_trash)
+        errors += check_liquids(document.deck)
+        errors += check_tip_racks(document.deck, nodes)
+    return errors
+
+
+def check_tip_racks(deck: Deck, nodes) -> list[tuple[str, str]]:
+    """A pipette that a step takes tips for needs a tip rack."""
+    errors = []
+    for pipette in deck.pipettes:
+        if pipette.tip_racks:
+            continue
+        users = [
+            n.id
+            for n in nodes
+            if n.params.get("pipette") == pipette.id
+            and registry.get(n.type).picks_up_tips(n.params)
+        ]
+        if users:
+            errors.append(
+                (
+                    f"deck.pipettes[{pipette.id}].tip_racks",
+                    f"pipette {pipette.id} has no tip racks, but step {users[0]} picks up tips",
+                )
+            )
     return errors
 
 

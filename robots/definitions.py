@@ -5,6 +5,7 @@ so validation and the deck editor offer exactly what the installed `opentrons` a
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +47,8 @@ class LabwareDef:
     columns: tuple[tuple[str, ...], ...]  # Opentrons' `ordering`: wells column by column
     is_tiprack: bool
     well_volume: float  # µL, the largest well (a tip rack: the tip's volume)
+    well_area: float = 0.0  # mm², the cross-section of the first well
+    well_depth: float = 0.0  # mm
 
     @property
     def wells(self) -> tuple[str, ...]:
@@ -124,6 +127,11 @@ def labware(load_name: str) -> LabwareDef | None:
         return None
     raw = json.loads(path.read_text())
     volumes = [w.get("totalLiquidVolume", 0) for w in raw["wells"].values()]
+    first = next(iter(raw["wells"].values()), {})
+    if first.get("shape") == "circular":
+        area = math.pi * (first.get("diameter", 0) / 2) ** 2
+    else:
+        area = first.get("xDimension", 0) * first.get("yDimension", 0)
     return LabwareDef(
         load_name=load_name,
         display_name=raw["metadata"]["displayName"],
@@ -131,7 +139,17 @@ def labware(load_name: str) -> LabwareDef | None:
         columns=tuple(tuple(c) for c in raw["ordering"]),
         is_tiprack=bool(raw["parameters"].get("isTiprack")),
         well_volume=max(volumes, default=0),
+        well_area=area,
+        well_depth=first.get("depth", 0.0),
     )
+
+
+def liquid_height_mm(load_name: str, volume_ul: float) -> float:
+    """How high `volume_ul` stands in a well of this labware (straight walls; 1 µL = 1 mm³)."""
+    spec = labware(load_name)
+    if spec is None or spec.well_area <= 0:
+        return 0.0
+    return min(volume_ul / spec.well_area, spec.well_depth or math.inf)
 
 
 def engine_pipette_name(name: str) -> str:

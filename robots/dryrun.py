@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from canvas import references, registry
 from canvas.document import Document
 from canvas.registry import NodeError
+from robots.liquids import Wells
 
 log = logging.getLogger(__name__)
 PASSED, PROBLEMS, CHECKING = "passed", "problems", "checking"
@@ -93,6 +94,11 @@ def play(raw: dict, given: dict | None = None) -> dict:
             try:
                 outputs[node_id] = session.execute(kind, values)
                 nodes[node_id] = {"state": "completed", **_effects(session.last_commands)}
+                nodes[node_id]["liquids"] = session.wells.snapshot()
+                problems += [
+                    {"path": f"nodes[{node_id}]", "message": message}
+                    for message in session.liquid_problems
+                ]
             except NodeError as exc:
                 message = str(exc) or error_message(exc)
                 nodes[node_id] = {
@@ -110,6 +116,7 @@ def play(raw: dict, given: dict | None = None) -> dict:
         "problems": problems,
         "nodes": nodes,
         "parameters": params,
+        "liquids_at_start": Wells(document.deck).snapshot(),
         "seconds": round(time.perf_counter() - began, 3),
     }
 

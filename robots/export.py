@@ -163,6 +163,19 @@ def export_protocol(document: Document, source: str = "") -> str:
                 session.labware[m.labware.id] = Labware(lw_ident)
         if deck.trash and document.robot.type == "Flex":
             body.append(f"protocol.load_trash_bin({deck.trash.slot!r})")
+        liquids = {}
+        for liquid in deck.liquids:
+            liquids[liquid.id] = identifier(f"liquid_{liquid.id}", taken)
+            body.append(
+                f"{liquids[liquid.id]} = protocol.define_liquid(name={liquid.name!r}, "
+                f"description={liquid.description!r}, display_color={liquid.color!r})"
+            )
+        for lw in deck.all_labware():
+            for well, amount in lw.contents.items():
+                body.append(
+                    f"{session.labware[lw.id].source}[{well!r}].load_liquid("
+                    f"liquid={liquids[amount.liquid]}, volume={amount.volume!r})"
+                )
         for p in deck.pipettes:
             ident = identifier(p.id, taken)
             racks = ", ".join(

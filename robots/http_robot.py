@@ -225,7 +225,8 @@ class HttpSession:
         created = self.client.request("POST", "/runs", json={"data": {}})["data"]
         self.run_id = created["id"]
         self._still_ours()  # anyone may replace an idle run: make sure ours is current
-        setup = self.shadow.setup_commands
+        # Liquids are our bookkeeping: a robot's run has none defined, and would refuse them.
+        setup = [c for c in self.shadow.setup_commands if c["commandType"] != "loadLiquid"]
         loads = [c for c in setup if c["commandType"].startswith("load")]
         for command in loads + [c for c in setup if c not in loads]:  # loads before motion
             check()

@@ -12,6 +12,7 @@ import threading
 from contextlib import ExitStack
 
 from canvas.registry import NodeError
+from robots.liquids import Wells
 
 log = logging.getLogger(__name__)
 _create_lock = threading.Lock()
@@ -142,6 +143,9 @@ class SimulatorSession:
         self.labware, self.pipettes, self.modules = {}, {}, {}
         self.names: dict[str, str] = {}  # engine id → deck id, for readable command logs
         self.last_commands: list[dict] = []
+        self.deck = document.deck
+        self.wells = Wells(document.deck)  # what each well holds, step by step
+        self.liquid_problems: list[str] = []  # of the last step
         try:
             self._load_deck(document.deck)
         except Exception as exc:
@@ -165,6 +169,15 @@ class SimulatorSession:
                 self.labware[item.labware.id] = module.load_labware(item.labware.load_name)
         if deck.trash and self.robot_type == "Flex":
             ctx.load_trash_bin(deck.trash.slot)
+        liquids = {
+            liquid.id: ctx.define_liquid(
+                name=liquid.name, description=liquid.description, display_color=liquid.color
+            )
+            for liquid in deck.liquids
+        }
+        for item in deck.all_labware():
+            for well, amount in item.contents.items():
+                self.labware[item.id][well].load_liquid(liquids[amount.liquid], amount.volume)
         for item in deck.pipettes:
             racks = [self.labware[r] for r in item.tip_racks if r in self.labware]
             self.pipettes[item.id] = ctx.load_instrument(
@@ -213,6 +226,8 @@ class SimulatorSession:
         finally:
             self.raw_commands = self._commands_since(start)
             self.last_commands = [self.readable(c) for c in self.raw_commands]
+            problems = (self.wells.apply(c) for c in self.last_commands)
+            self.liquid_problems = [p for p in problems if p]
         return node_type.read_outputs(params, self.raw_commands, self)
 
     def replace_tip(self, pipette) -> None:

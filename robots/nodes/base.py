@@ -84,6 +84,10 @@ class OpentronsNode(NodeType):
     def check_module(self, deck, field, module_id):
         return []
 
+    def picks_up_tips(self, params):
+        """A step that drops tips picked them up first (Drop tip and Pick up tip say more)."""
+        return self.drops_tips(params)
+
     def execute(self, context, params):
         session = context.robot()
         try:

@@ -51,6 +51,9 @@ class PickUpTip(OpentronsNode):
     single_well = ("location",)
     outputs = {"tip": "the well the tip came from"}
 
+    def picks_up_tips(self, params):
+        return params.get("location") is None
+
     def protocol(self, session, params):
         location = well(session, params.location)
         if location:
@@ -70,6 +73,9 @@ class DropTip(OpentronsNode):
     deck_fields = {"pipette": "pipette", "location": "location"}
     single_well = ("location",)
     outputs = {"tips_dropped": "1"}
+
+    def picks_up_tips(self, params):
+        return False
 
     def drops_tips(self, params):
         return not params.get("location")
