@@ -12,3 +12,11 @@ def mean(values: list[float]) -> float:
     if not values:
         raise ValueError("mean of no values")
     return sum(values) / len(values)
+
+
+def distance(a: list[float], b: list[float]) -> float:
+    """Euclidean distance between two equally long lists of numbers (e.g. a measured colour
+    and a target one)."""
+    if len(a) != len(b) or not a:
+        raise ValueError(f"distance needs two lists of the same length (got {len(a)} and {len(b)})")
+    return sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5

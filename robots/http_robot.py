@@ -332,13 +332,16 @@ class HttpSession:
     def execute(self, node_type, params, context=None) -> dict:
         output = self.shadow.execute(node_type, params, context)  # refuses before motion
         self.last_commands = []
+        sent = []
         try:
             for command in self.shadow.raw_commands:
                 if context is not None:
                     context.check_cancelled()
-                self._send(command, context=context)
+                sent.append(self._send(command, context=context))
         except RobotError as exc:
             raise NodeError(str(exc), retryable=False)
+        if getattr(node_type, "reads_instrument", False):  # a measurement: the robot's own
+            return node_type.read_outputs(params, sent, self)
         return output
 
     def reestablish(self, steps, fresh_tip: bool = False) -> list[str]:

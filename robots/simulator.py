@@ -230,6 +230,15 @@ class SimulatorSession:
             self.liquid_problems = [p for p in problems if p]
         return node_type.read_outputs(params, self.raw_commands, self)
 
+    def labware_on(self, module_id: str):
+        """The deck's labware item now on a module (moved there or loaded on it), or None."""
+        module = self.modules.get(module_id)
+        on = module.labware if module is not None else None
+        if on is None:
+            return None
+        deck_id = self.names.get(on._core.labware_id)
+        return next((lw for lw in self.deck.all_labware() if lw.id == deck_id), None)
+
     def replace_tip(self, pipette) -> None:
         """A fresh tip on `pipette`, dropping the one it holds (Protocol Designer's policy)."""
         if pipette.has_tip:

@@ -203,7 +203,8 @@ SDL_DRY_RUN_WORKERS = envint("SDL_DRY_RUN_WORKERS", 2)
 SDL_DRY_RUN_BUDGET_S = envint("SDL_DRY_RUN_BUDGET_S", 60)
 # Functions a `python.call` node may call, by dotted name. Only the installation decides.
 SDL_PYTHON_CALLABLES = envlist(
-    "SDL_PYTHON_CALLABLES", "orchestration.examples.add,orchestration.examples.mean"
+    "SDL_PYTHON_CALLABLES",
+    "orchestration.examples.add,orchestration.examples.mean,orchestration.examples.distance",
 )
 # Hosts, addresses or networks (CIDR) that `http.request` nodes may reach although they are
 # internal (loopback, private, link-local, this server): a lab's instruments and LIMS.
@@ -215,6 +216,7 @@ SDL_NODE_TYPE_MODULES = [
     "orchestration.nodes.control",
     "robots.nodes.liquid_handling",
     "robots.nodes.modules",
+    "robots.nodes.plate_reader",
     "orchestration.nodes.integration",
     "orchestration.nodes.data",
 ]

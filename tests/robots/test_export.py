@@ -152,3 +152,21 @@ def test_the_protocol_download_needs_access(api, api_for, owner, outsider):
     assert api_for(outsider).get(f"/api/workflows/{wf.pk}/protocol.py").status_code == 404
     buffer = make_workflow(owner, demo("buffer_check"))
     assert api.get(f"/api/workflows/{buffer.pk}/protocol.py").status_code == 422
+
+
+def test_the_decks_liquids_are_defined_and_loaded_in_the_exported_protocol(tmp_path):
+    doc = demo("serial_dilution")  # diluent and stock in the reservoir
+    analysis = analyze(tmp_path, export_protocol(Document.model_validate(doc)))
+    liquids = {liquid["displayName"]: liquid for liquid in analysis["liquids"]}
+    assert set(liquids) == {"Diluent", "Stock"}
+    assert liquids["Stock"]["displayColor"].lower() == "#dc2626"
+    loaded = {
+        (c["params"]["liquidId"], tuple(c["params"]["volumeByWell"].items()))
+        for c in analysis["commands"]
+        if c["commandType"] == "loadLiquid"
+    }
+    by_name = {liquid["id"]: liquid["displayName"] for liquid in analysis["liquids"]}
+    assert {(by_name[i], wells) for i, wells in loaded} == {
+        ("Diluent", (("A1", 12000.0),)),
+        ("Stock", (("A2", 2000.0),)),
+    }

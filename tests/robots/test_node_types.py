@@ -82,11 +82,34 @@ SHAKER_EXAMPLES = [
 ]
 
 
+# The Flex plate reader (Protocol API 2.21): lid, plate in with the gripper, initialise, read.
+READER_ROBOT = {"type": "Flex", "api_level": "2.21"}
+READER_DECK = {
+    "liquids": [{"id": "dye", "name": "Dye", "absorbance": {"450": 2.0}}],
+    "labware": [
+        {
+            "id": "plate",
+            "load_name": "corning_96_wellplate_360ul_flat",
+            "slot": "C2",
+            "contents": {"A1": {"liquid": "dye", "volume": 200}},
+        }
+    ],
+    "modules": [{"id": "reader", "model": "absorbanceReaderV1", "slot": "D3"}],
+}
+READER_EXAMPLES = [
+    ("opentrons.plate_reader.lid", {"module": "reader", "action": "open"}),
+    ("opentrons.move_labware", {"labware": "plate", "new_location": "reader", "use_gripper": True}),
+    ("opentrons.plate_reader.lid", {"module": "reader", "action": "close"}),
+    ("opentrons.plate_reader.initialize", {"module": "reader", "wavelengths": [450]}),
+    ("opentrons.plate_reader.read", {"module": "reader"}),
+]
+
+
 def opentrons_types() -> set[str]:
     return {t.type for t in registry.all_types() if t.type.startswith("opentrons.")}
 
 
-def document(deck=DECK, examples=EXAMPLES) -> Document:
+def document(deck=DECK, examples=EXAMPLES, robot=None) -> Document:
     nodes = [
         {"id": f"n{i}", "type": kind, "params": params} for i, (kind, params) in enumerate(examples)
     ]
@@ -95,7 +118,7 @@ def document(deck=DECK, examples=EXAMPLES) -> Document:
         {
             "schema": "sdl-workflow/1",
             "name": "Every Opentrons step",
-            "robot": {"type": "OT-2", "api_level": "2.20"},
+            "robot": robot or {"type": "OT-2", "api_level": "2.20"},
             "deck": deck,
             "nodes": nodes,
             "edges": edges,
@@ -104,12 +127,13 @@ def document(deck=DECK, examples=EXAMPLES) -> Document:
 
 
 def test_the_examples_cover_every_registered_opentrons_type():
-    assert {kind for kind, _ in EXAMPLES + SHAKER_EXAMPLES} == opentrons_types()
+    covered = EXAMPLES + SHAKER_EXAMPLES + READER_EXAMPLES
+    assert {kind for kind, _ in covered} == opentrons_types()
 
 
-def play(deck, examples) -> list[tuple[str, dict, list]]:
+def play(deck, examples, robot=None) -> list[tuple[str, dict, list]]:
     """Each example on the real simulator: (type, its output, its command log)."""
-    session = SimulatorSession(document(deck, examples))
+    session = SimulatorSession(document(deck, examples, robot))
     try:
         results = []
         for kind, params in examples:
@@ -123,7 +147,11 @@ def play(deck, examples) -> list[tuple[str, dict, list]]:
 
 @pytest.fixture(scope="module")
 def simulated_outputs():
-    return play(DECK, EXAMPLES) + play(SHAKER_DECK, SHAKER_EXAMPLES)
+    return (
+        play(DECK, EXAMPLES)
+        + play(SHAKER_DECK, SHAKER_EXAMPLES)
+        + play(READER_DECK, READER_EXAMPLES, READER_ROBOT)
+    )
 
 
 def test_each_type_outputs_exactly_what_it_declares(simulated_outputs):
@@ -145,3 +173,11 @@ def test_a_robot_comment_is_a_comment_in_the_robots_run_log_and_the_exported_pro
         {"commandType": "comment", "params": {"message": "starting"}, "status": "succeeded"}
     ]
     assert "    protocol.comment('starting')" in export_protocol(document()).splitlines()
+
+
+def test_a_simulated_reading_follows_beer_lambert_from_the_wells_contents(simulated_outputs):
+    _, output, _ = simulated_outputs[-1]
+    readings = output["readings"]["450"]
+    # 200 µL in a 6.858 mm well stands 5.41 mm high: 2.0 × 0.541 cm
+    assert readings["A1"] == pytest.approx(2.0 * 200 / (3.14159265 * 3.429**2) / 10, rel=1e-3)
+    assert readings["B1"] == 0.0 and len(readings) == 96
