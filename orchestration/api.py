@@ -7,13 +7,16 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
+from pydantic import ValidationError
 
 from canvas import permissions
 from canvas.api import Problem
+from canvas.document import Document
 from canvas.models import Permission, Workflow
 from orchestration import prefect_engine, runs, schedules
 from orchestration.models import Schedule, ScheduleKind, WorkflowRun
 from orchestration.prefect_engine import ui_url
+from robots import definitions, liquids
 from robots.models import Robot
 
 router = Router(tags=["orchestration"])
@@ -195,6 +198,31 @@ def list_runs(
 @router.get("/runs/{int:run_id}", response=RunOut, tags=["runs"])
 def get_run(request, run_id: int):
     return run_out(visible_run(request.user, run_id))
+
+
+@router.get("/runs/{int:run_id}/liquids", tags=["runs"])
+def run_liquids(request, run_id: int):
+    """What each well holds now: the deck's starting contents followed through the robot
+    commands of every step that has run, in order (empty when the deck declares none)."""
+    run = visible_run(request.user, run_id)
+    try:
+        deck = Document.model_validate(run.version.document).deck
+    except ValidationError:
+        deck = None
+    if deck is None:
+        return {"liquids": [], "labware": [], "wells": {}}
+    steps = run.nodes.exclude(started_at=None).order_by("started_at", "pk")
+    wells = liquids.followed(deck, [node.commands for node in steps])
+    labware = [
+        {"id": lw.id, "load_name": lw.load_name, "definition": spec.as_json()}
+        for lw in deck.all_labware()
+        if (spec := definitions.labware(lw.load_name)) and not spec.is_tiprack and spec.wells
+    ]
+    return {
+        "liquids": [liquid.model_dump() for liquid in deck.liquids],
+        "labware": labware,
+        "wells": wells.snapshot() if wells.followed else {},
+    }
 
 
 @router.get("/runs/{int:run_id}/events", tags=["runs"])

@@ -137,6 +137,15 @@ class Wells:
         return out
 
 
+def followed(deck, steps: list[list[dict]]) -> Wells:
+    """The wells after each step's robot commands, in order."""
+    wells = Wells(deck)
+    for commands in steps:
+        for command in commands:
+            wells.apply(command)
+    return wells
+
+
 def absorbance(
     deck,
     mix: Mix,

@@ -10,6 +10,7 @@ import { EdgeForm, NodeForm } from "./forms.jsx";
 import { HelpOverlay, HistoryPanel, WorkflowPanel } from "./panels.jsx";
 import { LiveRun } from "./live.js";
 import { DRY_RUN_BLOCKS, dryRunLabel, useDryRun } from "./dryrun.js";
+import { LiquidsPanel } from "./LiquidsPanel.jsx";
 
 const HISTORY = 200;
 
@@ -482,11 +483,12 @@ function Editor({ config, csrf }) {
           {!node && edgeIndex >= 0 && <EdgeForm index={edgeIndex} edge={doc.edges[edgeIndex]} errors={report.errors} change={change} />}
           {!node && edgeIndex < 0 && (<>
             <div className="tabs" role="tablist">
-              {[["deck", "Deck"], ["workflow", "Workflow"], ["history", "History"]].map(([key, title]) => (
+              {[["deck", "Deck"], ["liquids", "Liquids"], ["workflow", "Workflow"], ["history", "History"]].map(([key, title]) => (
                 <button type="button" role="tab" key={key} aria-selected={tab === key} data-testid={`tab-${key}`}
                         className={tab === key ? "active" : ""} onClick={() => setTab(key)}>{title}</button>))}
             </div>
             {tab === "deck" && <DeckPanel doc={doc} change={change} errors={problems} defs={deckDefs} />}
+            {tab === "liquids" && <LiquidsPanel doc={doc} change={change} errors={problems} defs={deckDefs} dry={dry} />}
             {tab === "workflow" && <WorkflowPanel doc={doc} change={change} errors={report.errors} />}
             {tab === "history" && <HistoryPanel workflowId={config.workflowId} version={version} csrf={csrf}
                                                 dirty={dirty} onRestored={restored} />}

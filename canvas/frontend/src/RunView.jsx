@@ -4,6 +4,8 @@ import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesSt
 import { nodeTypes, toFlow } from "./graph.jsx";
 import { LiveRun } from "./live.js";
 import { nodeEnded, runEnded } from "./vocabulary.js";
+import { PlateMap } from "./panels.jsx";
+import { fillsOf } from "./LiquidsPanel.jsx";
 
 
 function initial(config) {
@@ -83,6 +85,28 @@ function ResumeForm({ config, csrf, nodeId }) {
       {problem && <p className="bad" data-testid="resume-problem">{problem}</p>}
       <button type="submit" data-testid="resume-submit">Resume from {nodeId}</button>
     </form>
+  );
+}
+
+// Each labware's wells, filling as the run goes (followed from the executed commands).
+function RunWells({ runId, done }) {
+  const [state, setState] = useState(null);
+  useEffect(() => {
+    let gone = false;
+    fetch(`/api/runs/${runId}/liquids`, { credentials: "same-origin" }).then((r) => r.json())
+      .then((answer) => !gone && setState(answer), () => {});
+    return () => { gone = true; };
+  }, [runId, done]);
+  if (!state || !state.liquids.length) return <div className="run-wells" />;
+  return (
+    <div className="run-wells" data-testid="run-wells">
+      {state.labware.map((lw) => (
+        <figure key={lw.id} data-testid={`run-wells-${lw.id}`}>
+          <figcaption>{lw.id}</figcaption>
+          <PlateMap labware={lw.definition} chosen={[]} onChange={() => {}} testid={`run-${lw.id}`}
+                    fill={fillsOf(state.wells[lw.id], state.liquids, lw.definition.well_volume)} />
+        </figure>))}
+    </div>
   );
 }
 
@@ -195,6 +219,7 @@ function RunView({ config, csrf }) {
                                    && ["failed", "cancelled"].includes(run.nodes[selected]?.state)
                                    && <ResumeForm key={selected} config={config} csrf={csrf} nodeId={selected} />} />}
       </div>
+      <RunWells runId={runId} done={done} />
       <div className="run-log" data-testid="run-log" aria-live="polite">
         {run.log.map((l) => (
           <div key={l.seq} className={`log-${l.level}`}>

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "react";
 
 // --- Plate map: wells chosen on the labware's real grid (click, shift/ctrl-click, drag) ----
 
-export function PlateMap({ labware, chosen, onChange, testid }) {
+export function PlateMap({ labware, chosen, onChange, testid, fill = {} }) {
   // The drag lives in a ref as well, so that a quick click (its mouseup arriving before React
   // has re-rendered) is never lost; the state only draws the box.
   const dragging = useRef(null); // {from, to, add}
@@ -44,8 +44,10 @@ export function PlateMap({ labware, chosen, onChange, testid }) {
          style={{ gridTemplateColumns: `repeat(${columns.length}, 1fr)` }}>
       {grid.flat().map((w, i) => (w ? (
         <button type="button" key={w} role="gridcell" aria-label={w} aria-selected={chosen.includes(w)}
-                data-testid={`${testid}-well-${w}`} title={w}
-                className={`well${chosen.includes(w) ? " chosen" : ""}${inBox(w) ? " boxed" : ""}`}
+                data-testid={`${testid}-well-${w}`} title={fill[w] ? `${w}: ${fill[w].title}` : w}
+                data-volume={fill[w] ? Math.round(fill[w].total * 1000) / 1000 : 0}
+                style={fill[w] ? { background: fill[w].color } : undefined}
+                className={`well${chosen.includes(w) ? " chosen" : ""}${inBox(w) ? " boxed" : ""}${fill[w] ? " filled" : ""}`}
                 onMouseDown={(e) => { e.preventDefault(); move({ from: w, to: w, add: e.shiftKey || e.ctrlKey || e.metaKey }); }}
                 onMouseEnter={() => dragging.current && move({ ...dragging.current, to: w })}
                 onMouseUp={() => finish.current()}
