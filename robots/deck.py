@@ -32,6 +32,9 @@ class DeckInfo:
         return defs.module(m.model) if m else None
 
 
+LIQUIDS_LEVEL = (2, 14)  # define_liquid and load_liquid
+
+
 def check_document(document, nodes) -> list[tuple[str, str]]:
     """The robot and deck of a document (one of SDL_DOCUMENT_CHECKS): (path, message)."""
     robot = document.robot
@@ -42,6 +45,9 @@ def check_document(document, nodes) -> list[tuple[str, str]]:
         needs_trash = any(registry.get(n.type).drops_tips(n.params) for n in nodes)
         errors += check_deck(document.deck, robot.type, needs_trash)
         errors += check_liquids(document.deck)
+        level = defs.parse_api_level(robot.api_level)
+        if document.deck.liquids and level is not None and level < LIQUIDS_LEVEL:
+            errors.append(("deck.liquids", "liquids need Protocol API 2.14 or later"))
         errors += check_tip_racks(document.deck, nodes)
     return errors
 

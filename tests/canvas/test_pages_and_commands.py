@@ -14,7 +14,11 @@ def test_setup_local_creates_an_admin_and_the_demos_once(capsys, monkeypatch):
     out = capsys.readouterr().out
     password = re.search(r"with password (\S+)", out).group(1)
     names = set(Workflow.objects.values_list("name", flat=True))
-    assert {"Buffer check (no robot)", "Serial dilution, row B (simulated OT-2)"} <= names
+    assert {
+        "Buffer check (no robot)",
+        "Serial dilution, row B (simulated OT-2)",
+        "Colour mixing on a simulated Flex",
+    } <= names
 
     call_command("setup_local")
     assert "password" not in capsys.readouterr().out

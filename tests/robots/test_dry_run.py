@@ -120,3 +120,35 @@ def test_the_editor_flags_the_step_the_dry_run_refuses_and_keeps_run_off(browser
     page.goto(f"{site}/workflows/{good.pk}/edit")
     expect(page.get_by_test_id("dry-run-status")).to_have_text("Dry run: passed", timeout=60000)
     expect(page.get_by_test_id("run-button")).to_be_enabled()
+
+
+def test_a_dry_run_over_its_budget_is_reported_as_such_never_as_valid(api, settings):
+    settings.SDL_DRY_RUN_BUDGET_S = 0
+    doc = transfer_then("opentrons.mix", volume=50, location=WELL)
+    doc["name"] = "Over budget"  # not in the cache
+    report = dry_run(api, doc)
+    assert report["status"] == "timed out" and "took over 0 s" in report["why"]
+
+
+def test_bad_liquids_are_refused_at_their_place(api):
+    doc = demo("serial_dilution")
+    doc["deck"]["liquids"].append(
+        {"id": "ink", "name": "Ink", "absorbance": {"450": -1, "blue": 1}}
+    )
+    reservoir = doc["deck"]["labware"][1]
+    reservoir["contents"]["Z9"] = {"liquid": "ink", "volume": 10}
+    reservoir["contents"]["A3"] = {"liquid": "ink", "volume": 20000}
+    reservoir["contents"]["A4"] = {"liquid": "gone", "volume": 10}
+    problems = {p["path"]: p["message"] for p in api.post("/api/validate", doc).json()["errors"]}
+    assert problems == {
+        "deck.liquids[ink].absorbance.450": "absorbance -1.0 is not a finite number ≥ 0",
+        "deck.liquids[ink].absorbance.blue": "'blue' is not a wavelength in nm (200–1000)",
+        "deck.labware[reservoir].contents.Z9": "well Z9 is not in reservoir (nest_12_reservoir_15ml)",
+        "deck.labware[reservoir].contents.A3.volume": (
+            "20000 µL is more than well A3 of reservoir holds (15000 µL)"
+        ),
+        "deck.labware[reservoir].contents.A4.liquid": "no liquid gone on the deck",
+    }
+    doc = demo("serial_dilution")
+    doc["robot"]["api_level"] = "2.13"
+    assert {p["path"] for p in api.post("/api/validate", doc).json()["errors"]} == {"deck.liquids"}
