@@ -246,3 +246,103 @@ class ScheduleFire(models.Model):
     def __str__(self):
         what = f"run {self.run_id}" if self.run_id else f"{self.missed} missed"
         return f"{self.schedule} at {self.planned_at}: {what}"
+
+
+# --- campaigns: an optimiser chooses each next run -------------------------------------------
+
+
+class CampaignState(models.TextChoices):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+CAMPAIGN_FROM = {  # the states a campaign may move to each state from
+    CampaignState.RUNNING: {CampaignState.DRAFT, CampaignState.PAUSED},
+    CampaignState.PAUSED: {CampaignState.RUNNING},
+    CampaignState.STOPPING: {CampaignState.RUNNING, CampaignState.PAUSED},
+    CampaignState.FINISHED: {CampaignState.RUNNING, CampaignState.PAUSED, CampaignState.STOPPING},
+    CampaignState.FAILED: {CampaignState.RUNNING, CampaignState.PAUSED, CampaignState.STOPPING},
+}
+CAMPAIGN_ACTIVE = frozenset({CampaignState.RUNNING, CampaignState.PAUSED, CampaignState.STOPPING})
+
+
+class Campaign(models.Model):
+    """A closed loop over one pinned workflow version: the optimiser suggests run parameters
+    within `space`, the runs' `objectives` are read back, until a stopping rule holds."""
+
+    name = models.CharField(max_length=200)
+    workflow = models.ForeignKey(
+        "canvas.Workflow", on_delete=models.CASCADE, related_name="campaigns"
+    )
+    version = models.ForeignKey(
+        "canvas.WorkflowVersion", on_delete=models.PROTECT, related_name="campaigns"
+    )
+    engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.NATIVE)
+    robots = models.ManyToManyField("robots.Robot", blank=True, related_name="campaigns")
+    # [{"parameter", "kind": "float"|"int"|"choice", "low", "high", "step", "choices"}]
+    space = models.JSONField(default=list)
+    fixed = models.JSONField(default=dict, blank=True, help_text="Run parameters not searched")
+    # [{"path": "nodes.ID.output.KEY", "direction": "minimize"|"maximize", "target": x|null}]
+    objectives = models.JSONField(default=list)
+    optimiser = models.CharField(max_length=32, default="optuna")
+    optimiser_settings = models.JSONField(default=dict, blank=True)
+    initial_design = models.CharField(max_length=16, default="sobol")
+    initial_runs = models.PositiveIntegerField(default=5)
+    batch_size = models.PositiveIntegerField(default=1)
+    budget = models.PositiveIntegerField(default=30, help_text="Runs at most")
+    patience = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop after this many runs without improvement"
+    )
+    seed = models.IntegerField(default=0)
+    state = models.CharField(
+        max_length=16, choices=CampaignState.choices, default=CampaignState.DRAFT
+    )
+    reason = models.TextField(blank=True, help_text="Why it ended, or why it is stopping")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class TrialState(models.TextChoices):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Trial(models.Model):
+    """One experiment of a campaign: the parameters chosen (and by what), its run, its result."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="trials")
+    number = models.PositiveIntegerField()
+    parameters = models.JSONField(default=dict)
+    suggested_by = models.JSONField(default=dict, help_text="Optimiser, version and settings")
+    run = models.OneToOneField(
+        WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="trial"
+    )
+    state = models.CharField(max_length=16, choices=TrialState.choices, default=TrialState.RUNNING)
+    values = models.JSONField(default=dict, blank=True, help_text="Objective path → value")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="one_trial_per_number")
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} trial {self.number}"

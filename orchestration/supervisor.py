@@ -1,4 +1,5 @@
-"""The supervisor: the loop that fires due schedules and keeps Prefect runs in step.
+"""The supervisor: the loop that fires due schedules, turns campaigns and keeps Prefect runs
+in step.
 
 It runs in `manage.py run_scheduler`, or as a thread of the process that `manage.py serve`
 starts (`make run`). Importing the site starts nothing.
@@ -11,7 +12,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections
 
-from orchestration import prefect_engine, runs, schedules
+from orchestration import campaigns, prefect_engine, runs, schedules, wakeup
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0
@@ -40,7 +41,12 @@ def loop(stop: threading.Event, tick_s: float = TICK_S) -> None:
                 prefect_engine.reconcile()
             except Exception as exc:
                 log.warning("could not compare runs with Prefect: %s", exc)
-        stop.wait(tick_s)
+        try:  # campaigns: settle ended trials, start the next ones
+            campaigns.step_all()
+        except Exception:
+            log.exception("campaign step failed")
+        wakeup.WAKE.wait(tick_s)  # a run's end wakes the loop at once
+        wakeup.WAKE.clear()
 
 
 def recover() -> None:

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from canvas.jsonbody import storable
-from orchestration import events
+from orchestration import events, wakeup
 from orchestration.models import (
     NODE_TERMINAL,
     RUN_TERMINAL,
@@ -205,6 +205,7 @@ def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
                         robot_id, f"run {run_id} ended interrupted while it held the robot"
                     )
             held.delete()
+            transaction.on_commit(wakeup.poke)  # e.g. a campaign's next trial
         return _append_event(run_id, "run", state=to, data=data)
 
 

@@ -14,6 +14,7 @@ from canvas.jsonbody import read_json
 from canvas.models import ApiToken
 from canvas.permissions import Forbidden
 from orchestration.api import router as orchestration_router
+from orchestration.campaign_api import router as campaign_router
 from orchestration.runs import RunRefused
 from robots.api import router as robots_router
 
@@ -89,3 +90,4 @@ def not_found(request, exc):
 api.add_router("", canvas_router)
 api.add_router("", orchestration_router)
 api.add_router("", robots_router)
+api.add_router("", campaign_router)

@@ -4,6 +4,7 @@ Defaults: SQLite under ./data, the in-memory channel layer, the native engine, r
 simulation, DEBUG off. DATABASE_URL, REDIS_URL and PREFECT_API_URL switch on real services.
 """
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -198,6 +199,9 @@ SDL_ROBOT_TIMEOUT_S = envint("SDL_ROBOT_TIMEOUT_S", 10)
 # How long a robot may take over a command whose length the protocol decides (waiting for a
 # temperature, a thermocycler profile), beyond SDL_ROBOT_TIMEOUT_S.
 SDL_ROBOT_SLOW_COMMAND_S = envint("SDL_ROBOT_SLOW_COMMAND_S", 3600)
+# Campaign optimisers beyond the built-in ones (optuna, gp, random): name → dotted class, e.g.
+# SDL_OPTIMISERS='{"baybe": "my_lab.optimisers.BayBE"}'
+SDL_OPTIMISERS = json.loads(os.getenv("SDL_OPTIMISERS", "{}"))
 # Whole-workflow dry runs (robots.dryrun): worker processes, and the seconds one may take.
 SDL_DRY_RUN_WORKERS = envint("SDL_DRY_RUN_WORKERS", 2)
 SDL_DRY_RUN_BUDGET_S = envint("SDL_DRY_RUN_BUDGET_S", 60)

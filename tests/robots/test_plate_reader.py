@@ -38,7 +38,7 @@ def test_simulated_readings_change_with_the_volumes_as_the_model_says(owner):
     expected = (
         sum(
             (base[w]["A1"] - target) ** 2
-            for w, target in (("450", 1.2), ("520", 1.1), ("630", 1.0))
+            for w, target in (("450", 0.53), ("520", 0.45), ("630", 0.25))
         )
         ** 0.5
     )

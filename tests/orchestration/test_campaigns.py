@@ -1,0 +1,131 @@
+"""Closed-loop campaigns: the optimiser chooses each next run of the colour-mixing demo."""
+
+import time
+
+import pytest
+
+from orchestration import campaigns
+from orchestration.models import Campaign, CampaignState, Trial, TrialState
+from tests.factories import demo, make_workflow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TOLERANCE = 0.1
+
+
+def colour_campaign(workflow_id: int, **overrides) -> dict:
+    body = {
+        "workflow": workflow_id,
+        "name": "Match the colour",
+        "space": [
+            {"parameter": p, "kind": "float", "low": 1, "high": 100}
+            for p in ("red", "yellow", "blue")
+        ],
+        "objectives": [
+            {"path": "nodes.record.output.distance", "direction": "minimize", "target": TOLERANCE}
+        ],
+        "initial_runs": 5,
+        "batch_size": 2,
+        "budget": 30,
+        "seed": 1,
+        "start": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def drive(campaign_id: int, timeout: float = 240, until=CampaignState.FINISHED) -> Campaign:
+    """What the supervisor does: step the loop until the campaign is in `until`."""
+    deadline = time.monotonic() + timeout  # a deadline for a stuck campaign, not a speed goal
+    while time.monotonic() < deadline:
+        campaigns.step(campaign_id)
+        campaign = Campaign.objects.get(pk=campaign_id)
+        if campaign.state in (until, CampaignState.FAILED):
+            return campaign
+        time.sleep(0.05)
+    raise AssertionError(f"campaign {campaign_id} is still {campaign.state}")
+
+
+def test_the_colour_mixing_campaign_reaches_its_target_on_the_simulator(api, owner):
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    answer = api.post("/api/campaigns", colour_campaign(workflow.pk))
+    assert answer.status_code == 201, answer.json()
+    campaign = drive(answer.json()["id"])
+    assert campaign.state == CampaignState.FINISHED, campaign.reason
+    assert campaign.reason.startswith("target reached by trial")
+    served = api.get(f"/api/campaigns/{campaign.pk}").json()
+    best = next(t for t in served["trials"] if t["number"] == served["best"])
+    assert best["values"]["nodes.record.output.distance"] <= TOLERANCE
+    assert len(served["trials"]) <= 30
+    phases = [t["suggested_by"]["phase"] for t in served["trials"]]
+    assert phases[:5] == ["initial design"] * 5 and "optimiser" in phases[5:]
+    assert served["trials"][-1]["suggested_by"]["optimiser"] == "optuna"
+    assert served["trials"][-1]["suggested_by"]["version"]  # the package version that chose it
+    for trial in Trial.objects.filter(campaign=campaign):
+        assert trial.run.trial == trial and trial.run.parameters["red"] == trial.parameters["red"]
+    csv = api.get(f"/api/campaigns/{campaign.pk}/trials.csv").content.decode()
+    assert csv.splitlines()[0].startswith("trial,state,run,red,yellow,blue,")
+    assert len(csv.splitlines()) == len(served["trials"]) + 1
+
+
+def test_a_failed_run_is_a_failed_trial_never_a_value(api, owner):
+    doc = demo("colour_mixing")
+    doc["nodes"][-2]["params"]["function"] = "orchestration.examples.mean"  # fails: bad kwargs
+    workflow = make_workflow(owner, doc)
+    body = colour_campaign(
+        workflow.pk,
+        budget=2,
+        initial_runs=2,
+        objectives=[{"path": "nodes.distance.output.result", "direction": "minimize"}],
+    )
+    campaign = drive(api.post("/api/campaigns", body).json()["id"])
+    assert campaign.state == CampaignState.FINISHED
+    trials = list(campaign.trials.all())
+    assert {t.state for t in trials} == {TrialState.FAILED} and all(not t.values for t in trials)
+    assert "ended failed" in trials[0].error
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        ({"space": [{"parameter": "green", "low": 1, "high": 2}]}, "space[0]", "no run parameter"),
+        (
+            {"space": [{"parameter": "red", "low": 0, "high": 100}]},
+            "space[0].low",
+            "below red's minimum 1",
+        ),
+        (
+            {"objectives": [{"path": "nodes.read.output.nothing"}]},
+            "objectives[0].path",
+            "no node produces",
+        ),
+        ({"optimiser": "baybe"}, "optimiser", "no optimiser baybe"),
+    ],
+)
+def test_a_bad_definition_is_refused_at_its_place_and_nothing_starts(
+    api, owner, change, path, words
+):
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    answer = api.post("/api/campaigns", colour_campaign(workflow.pk, **change))
+    assert answer.status_code == 422
+    assert answer.json()["path"] == path and words in answer.json()["detail"]
+    assert not Campaign.objects.exists() and not workflow.runs.exists()
+
+
+def test_pause_lets_trials_finish_and_starts_none_and_stop_ends_it(api, owner):
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    campaign_id = api.post("/api/campaigns", colour_campaign(workflow.pk, budget=10)).json()["id"]
+    campaigns.step(campaign_id)  # two trials start
+    assert api.post(f"/api/campaigns/{campaign_id}/pause").json()["state"] == "paused"
+    deadline = time.monotonic() + 60
+    while Trial.objects.filter(campaign_id=campaign_id, state=TrialState.RUNNING).exists():
+        assert time.monotonic() < deadline
+        campaigns.step(campaign_id)
+        time.sleep(0.05)
+    assert Trial.objects.filter(campaign_id=campaign_id).count() == 2  # none started meanwhile
+    api.post(f"/api/campaigns/{campaign_id}/resume")
+    campaigns.step(campaign_id)
+    assert Trial.objects.filter(campaign_id=campaign_id).count() == 4
+    assert api.post(f"/api/campaigns/{campaign_id}/stop").json()["state"] == "stopping"
+    campaign = drive(campaign_id)
+    assert campaign.state == CampaignState.FINISHED and "stop by olivia" in campaign.reason
+    assert Trial.objects.filter(campaign_id=campaign_id).count() == 4
