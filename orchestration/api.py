@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import ValidationError
@@ -13,7 +13,7 @@ from canvas import permissions
 from canvas.api import Problem
 from canvas.document import Document
 from canvas.models import Permission, Workflow
-from orchestration import prefect_engine, runs, schedules
+from orchestration import prefect_engine, provenance, runs, schedules
 from orchestration.models import Schedule, ScheduleKind, WorkflowRun
 from orchestration.prefect_engine import ui_url
 from robots import definitions, liquids
@@ -198,6 +198,16 @@ def list_runs(
 @router.get("/runs/{int:run_id}", response=RunOut, tags=["runs"])
 def get_run(request, run_id: int):
     return run_out(visible_run(request.user, run_id))
+
+
+@router.get("/runs/{int:run_id}/ro-crate", tags=["runs"])
+def run_ro_crate(request, run_id: int):
+    """The run as an RO-Crate (Workflow Run Crate): workflow, parameters, robot, outputs and
+    the robot's command log."""
+    run = visible_run(request.user, run_id)
+    response = HttpResponse(provenance.run_crate(run), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-ro-crate.zip"'
+    return response
 
 
 @router.get("/runs/{int:run_id}/liquids", tags=["runs"])

@@ -7,7 +7,7 @@ from ninja import Router, Schema, Status
 
 from canvas import permissions
 from canvas.models import Permission, Workflow
-from orchestration import campaigns, optimisers
+from orchestration import campaigns, optimisers, provenance
 from orchestration.models import Campaign, CampaignState
 from robots.models import Robot
 
@@ -148,6 +148,15 @@ def campaign_csv(request, campaign_id: int):
     campaign = visible_campaign(request.user, campaign_id)
     response = HttpResponse(campaigns.export_csv(campaign), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    return response
+
+
+@router.get("/campaigns/{int:campaign_id}/ro-crate")
+def campaign_ro_crate(request, campaign_id: int):
+    """The campaign as an RO-Crate: its definition, every trial and its run."""
+    campaign = visible_campaign(request.user, campaign_id)
+    response = HttpResponse(provenance.campaign_crate(campaign), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-ro-crate.zip"'
     return response
 
 

@@ -1,5 +1,6 @@
 """Closed-loop campaigns: the optimiser chooses each next run of the colour-mixing demo."""
 
+import json
 import time
 
 import pytest
@@ -129,3 +130,54 @@ def test_pause_lets_trials_finish_and_starts_none_and_stop_ends_it(api, owner):
     campaign = drive(campaign_id)
     assert campaign.state == CampaignState.FINISHED and "stop by olivia" in campaign.reason
     assert Trial.objects.filter(campaign_id=campaign_id).count() == 4
+
+
+def test_a_run_and_a_campaign_download_as_ro_crates_that_read_back(api, owner, tmp_path):
+    from rocrate.rocrate import ROCrate
+
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    body = colour_campaign(workflow.pk, budget=2, initial_runs=2)
+    campaign = drive(api.post("/api/campaigns", body).json()["id"])
+    trial = campaign.trials.order_by("number").first()
+
+    run_zip = tmp_path / "run.zip"
+    run_zip.write_bytes(api.get(f"/api/runs/{trial.run_id}/ro-crate").content)
+    crate = ROCrate(run_zip)
+    assert crate.mainEntity["name"] == "Colour mixing on a simulated Flex"
+    action = crate.get(f"#run-{trial.run_id}")
+    assert action.type == "CreateAction"
+    assert "http://schema.org/CompletedActionStatus" in str(action["actionStatus"])
+    commands = json.loads((crate.source / "commands.json").read_text())
+    assert any(c["commandType"] == "absorbanceReader/read" for c in commands["read"])
+
+    campaign_zip = tmp_path / "campaign.zip"
+    campaign_zip.write_bytes(api.get(f"/api/campaigns/{campaign.pk}/ro-crate").content)
+    crate = ROCrate(campaign_zip)
+    trials = json.loads((crate.source / "trials.json").read_text())
+    assert [t["number"] for t in trials] == [1, 2]
+    assert trials[0]["suggested_by"]["phase"] == "initial design"
+    for t in trials:
+        assert crate.get(f"#run-{t['run']}") is not None
+        assert (crate.source / f"runs/{t['run']}/commands.json").exists()
+
+
+def test_the_command_line_starts_follows_and_exports_a_campaign(owner, tmp_path, capsys):
+    from django.core.management import call_command
+
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    definition = tmp_path / "campaign.json"
+    body = colour_campaign(workflow.pk, budget=3, initial_runs=2)
+    body["workflow"] = workflow.name
+    definition.write_text(json.dumps(body))
+    call_command("sdl", "campaign", "start", str(definition), "--follow")
+    said = capsys.readouterr().out
+    campaign = Campaign.objects.get()
+    assert f"campaign {campaign.pk} (Match the colour) started" in said
+    assert "trial 3: completed" in said and "finished: budget of 3 runs used" in said
+    call_command("sdl", "campaign", "status", str(campaign.pk))
+    assert "3 of 3 runs" in capsys.readouterr().out
+    call_command("sdl", "campaign", "export", str(campaign.pk))
+    assert capsys.readouterr().out.startswith("trial,state,run,red,yellow,blue")
+    crate = tmp_path / "crate.zip"
+    call_command("sdl", "campaign", "export", str(campaign.pk), "--crate", "-o", str(crate))
+    assert crate.stat().st_size > 1000

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from orchestration import prefect_engine, runs, schedules
+from orchestration.management.commands import _campaign_cli as campaign_cli
 from orchestration.management.commands.run_workflow import Command as RunWorkflow
 from orchestration.management.commands.run_workflow import parse_param
 from orchestration.models import (
@@ -23,7 +24,10 @@ from orchestration.plan import compile_plan
 
 
 class Command(BaseCommand):
-    help = "SDL Canvas with Prefect: server, worker, deploy, list-deployments, run, status, list-runs, compare"
+    help = (
+        "SDL Canvas: Prefect server, worker, deploy, list-deployments, run, status, list-runs, "
+        "compare; campaign start|status|pause|resume|stop|export"
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -50,9 +54,13 @@ class Command(BaseCommand):
         compare = sub.add_parser("compare", help="run on both engines, side by side")
         compare.add_argument("workflow")
         compare.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+        campaign_cli.add_arguments(sub)
 
     def handle(self, action, **options):
         try:
+            if action == "campaign":
+                campaign_cli.handle(self, account=RunWorkflow().account(None), **options)
+                return
             getattr(self, action.replace("-", "_"))(**options)
         except prefect_engine.PrefectUnavailable as exc:
             raise CommandError(str(exc))
