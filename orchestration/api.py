@@ -66,9 +66,14 @@ class RunOut(Schema):
     finished_at: datetime | None
     error: str
     last_seq: int
+    input_request: dict[str, Any] | None = None
     prefect_flow_run_id: str
     prefect_url: str
     nodes: list[NodeRunOut]
+
+
+class ContinueIn(Schema):
+    answers: dict[str, Any] = {}
 
 
 class RunRefusedOut(Schema):
@@ -95,6 +100,7 @@ def run_out(run: WorkflowRun, with_nodes: bool = True) -> dict:
         "finished_at": run.finished_at,
         "error": run.error,
         "last_seq": run.last_seq,
+        "input_request": run.input_request,
         "prefect_flow_run_id": run.prefect_flow_run_id,
         "prefect_url": ui_url("flow-run", run.prefect_flow_run_id),
         "nodes": [node_out(n) for n in run.nodes.all()] if with_nodes else [],
@@ -250,12 +256,14 @@ def cancel(request, run_id: int):
 
 
 @router.post(
-    "/runs/{int:run_id}/continue", response={200: RunOut, 409: RunRefusedOut}, tags=["runs"]
+    "/runs/{int:run_id}/continue",
+    response={200: RunOut, 409: RunRefusedOut, 422: RunRefusedOut},
+    tags=["runs"],
 )
-def continue_(request, run_id: int):
-    """Leave a pause."""
+def continue_(request, run_id: int, body: ContinueIn | None = None):
+    """Leave a pause; a run waiting for a person's input takes their `answers`."""
     run = visible_run(request.user, run_id, Permission.RUN)
-    return run_out(runs.continue_run(run, request.user))
+    return run_out(runs.continue_run(run, request.user, (body or ContinueIn()).answers))
 
 
 @router.post(

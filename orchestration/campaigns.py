@@ -45,15 +45,14 @@ class CampaignError(Exception):
 
 
 def _producible(document: Document) -> set[str]:
-    """Output paths some node declares: nodes.ID.output.KEY (data.record: its value names)."""
+    """Output paths some node declares: nodes.ID.output.KEY (data.record: its value names;
+    control.input: its fields)."""
     from canvas import registry
 
     paths = set()
     for node in document.nodes:
         node_type = registry.get(node.type)
-        keys = set(node_type.outputs) if node_type else set()
-        if node.type == "data.record":
-            keys |= set((node.params.get("values") or {}).keys())
+        keys = (node_type.output_keys(node.params) or set()) if node_type else set()
         paths |= {f"nodes.{node.id}.output.{key}" for key in keys}
     return paths
 

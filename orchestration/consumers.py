@@ -135,19 +135,20 @@ class RunConsumer(AsyncWebsocketConsumer):
             return await self.reply_error("unknown action: use cancel or continue")
         if not await self.allowed("run"):
             return await self.reply_error(f"you may not {action} this run")
-        error = await self.act(action)
+        answers = message.get("answers")
+        error = await self.act(action, answers if isinstance(answers, dict) else None)
         if error:
             return await self.reply_error(error)
         await self.send(text_data=json.dumps({"type": "ack", "action": action}))
 
     @database_sync_to_async
-    def act(self, action: str) -> str | None:
+    def act(self, action: str, answers: dict | None = None) -> str | None:
         run = WorkflowRun.objects.get(pk=self.run_id)
         try:
             if action == "cancel":
                 runs.cancel_run(run, self.user)
             else:
-                runs.continue_run(run, self.user)
+                runs.continue_run(run, self.user, answers)
         except runs.RunRefused as exc:
             return str(exc)
         return None

@@ -77,6 +77,9 @@ class WorkflowRun(models.Model):
     # Signals from people to the process that executes the run (polled by the engine).
     cancel_requested = models.BooleanField(default=False)
     continued_by = models.CharField(max_length=150, blank=True)
+    # control.input: the form a paused run waits for ({node, message, fields}), and the answers
+    input_request = models.JSONField(null=True, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
     # Which process executes the run, so a restarted server can tell a dead one.
     host = models.CharField(max_length=255, blank=True)
     pid = models.PositiveIntegerField(null=True, blank=True)

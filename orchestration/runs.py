@@ -1,6 +1,7 @@
 """Starting, cancelling, continuing and recovering runs: check, do, notify."""
 
 import logging
+import math
 import os
 import time
 from datetime import timedelta
@@ -134,16 +135,58 @@ def cancel_run(run: WorkflowRun, user=None) -> WorkflowRun:
     return run
 
 
-def continue_run(run: WorkflowRun, user) -> WorkflowRun:
+def continue_run(run: WorkflowRun, user, answers: dict | None = None) -> WorkflowRun:
+    """A paused run goes on; one waiting for a person's input (control.input) needs their
+    `answers`, each checked against its field (RunRefused naming the field)."""
     run.refresh_from_db()
     if run.state != RunState.PAUSED:
         raise RunRefused(f"run {run.pk} is not paused (it is {run.state})", status=409)
+    checked = {}
+    if run.input_request:
+        checked = check_answers(run.input_request, answers or {})
+    who = user.get_username()
     try:
-        transitions.move_run(run.pk, RunState.RUNNING, continued_by=user.get_username())
+        transitions.move_run(
+            run.pk, RunState.RUNNING, continued_by=who, answers=checked, input_request=None
+        )
     except transitions.IllegalTransition as exc:
         raise RunRefused(str(exc), status=409)
+    if run.input_request:
+        node = run.input_request["node"]
+        transitions.log(run.pk, node, f"answered by {who}: {checked}")
     run.refresh_from_db()
     return run
+
+
+def check_answers(request: dict, answers: dict) -> dict:
+    checked = {}
+    for spec in request.get("fields") or []:
+        name, kind = spec["name"], spec.get("type", "number")
+        value = answers.get(name)
+        where = f"answers.{name}"
+        if value is None or value == "":
+            raise RunRefused(f"{where}: an answer is needed", [Issue(where, "an answer is needed")])
+        if kind in ("number", "integer"):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = math.nan
+            if not math.isfinite(value) or (kind == "integer" and value != int(value)):
+                message = f"{answers.get(name)!r} is not {'an integer' if kind == 'integer' else 'a number'}"
+                raise RunRefused(f"{where}: {message}", [Issue(where, message)])
+            low, high = spec.get("minimum"), spec.get("maximum")
+            if (low is not None and value < low) or (high is not None and value > high):
+                message = f"{value:g} is outside {low if low is not None else '…'}–{high if high is not None else '…'} {spec.get('unit', '')}".strip()
+                raise RunRefused(f"{where}: {message}", [Issue(where, message)])
+            value = int(value) if kind == "integer" else value
+        elif kind == "choice":
+            if value not in spec.get("choices", []):
+                message = f"{value!r} is not one of {', '.join(spec.get('choices', []))}"
+                raise RunRefused(f"{where}: {message}", [Issue(where, message)])
+        else:
+            value = str(value)[:2000]
+        checked[name] = value
+    return checked
 
 
 def rerun(run: WorkflowRun, user) -> WorkflowRun:

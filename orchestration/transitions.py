@@ -185,7 +185,7 @@ def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
     now = timezone.now()
     if "error" in fields:
         fields["error"] = storable(str(fields["error"])[:20000])[0]
-    data = {k: v for k, v in fields.items() if k in ("error", "continued_by")}
+    data = {k: v for k, v in fields.items() if k in ("error", "continued_by", "input_request")}
     if to == RunState.RUNNING:
         fields["started_at"] = Coalesce(F("started_at"), Value(now))  # a resume keeps it
     if to in RUN_TERMINAL:

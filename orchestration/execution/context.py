@@ -51,6 +51,14 @@ class NodeRunContext:
             self.check_cancelled()
         return signals.continued_by
 
+    def wait_for_input(self, message: str, form: list[dict]) -> tuple[str, dict]:
+        """Pause with a form on the run page; (who answered, their checked answers)."""
+        signals = self.execution.signals
+        self.execution.post(Paused(self.node_id, message, form))
+        while not signals.resumed.wait(0.05):
+            self.check_cancelled()
+        return signals.continued_by, dict(signals.answers)
+
     def robot(self):
         return self.execution.robot_session()
 

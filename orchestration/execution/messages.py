@@ -32,6 +32,7 @@ class CommandsSent:
 class Paused:
     node_id: str
     message: str
+    form: list | None = None  # control.input: the fields a person fills in to continue
 
 
 @dataclass(frozen=True)

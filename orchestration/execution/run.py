@@ -59,6 +59,7 @@ class Signals:
     cancel: threading.Event = field(default_factory=threading.Event)
     resumed: threading.Event = field(default_factory=threading.Event)
     continued_by: str = ""
+    answers: dict = field(default_factory=dict)
 
 
 class Execution:
@@ -228,7 +229,7 @@ class Execution:
     def poll_signals(self) -> None:
         row = (
             WorkflowRun.objects.filter(pk=self.run_id)
-            .values("cancel_requested", "state", "continued_by")
+            .values("cancel_requested", "state", "continued_by", "answers")
             .get()
         )
         if row["cancel_requested"]:
@@ -236,6 +237,7 @@ class Execution:
         if self.paused and row["state"] == RunState.RUNNING:
             self.paused = False
             self.signals.continued_by = row["continued_by"]
+            self.signals.answers = row["answers"] or {}
             self.signals.resumed.set()
 
     def release_connection(self) -> None:
@@ -270,11 +272,12 @@ class Execution:
             case CommandsSent(node_id, commands):
                 NodeRun.objects.filter(run_id=run_id, node_id=node_id).update(commands=commands)
                 transitions.record(run_id, "commands", node_id, count=len(commands))
-            case Paused(node_id, text):
+            case Paused(node_id, text, form):
                 self.signals.resumed.clear()
+                request = {"node": node_id, "message": text, "fields": form} if form else None
                 if not self.paused:
                     self.paused = True
-                    transitions.move_run(run_id, RunState.PAUSED, error="")
+                    transitions.move_run(run_id, RunState.PAUSED, error="", input_request=request)
                 transitions.log(run_id, node_id, f"paused: {text}", "warning")
             case NodeEnded(node_id, state, result):
                 if state == NodeState.COMPLETED:

@@ -62,6 +62,45 @@ class Pause(NodeType):
         return {"continued_by": context.wait_for_continue(params.message)}
 
 
+class InputField(Params):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    label: str = Field(default="", max_length=200)
+    type: Literal["number", "integer", "choice", "text"] = "number"
+    unit: str = Field(default="", max_length=32)
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[str] = Field(default=[], max_length=100)
+
+
+class InputParams(Params):
+    message: str = Field(default="Enter the values", max_length=2000)
+    fields: list[InputField] = Field(min_length=1, max_length=50)
+
+
+class Input(NodeType):
+    type = "control.input"
+    title = "Ask a person"
+    category = "control"
+    description = (
+        "Stops the run and asks, on the run page, for typed values (numbers with units and "
+        "bounds, choices, text); the answers are its outputs, e.g. a manual measurement."
+    )
+    Params = InputParams
+    summary = "{message}"
+    outputs = {"answered_by": "who answered"}
+
+    def output_keys(self, params):
+        fields = params.get("fields")
+        if not isinstance(fields, list):
+            return None
+        return {"answered_by"} | {f.get("name") for f in fields if isinstance(f, dict)}
+
+    def execute(self, context, params):
+        form = [f.model_dump() for f in params.fields]
+        who, answers = context.wait_for_input(params.message, form)
+        return {**answers, "answered_by": who}
+
+
 class CommentParams(Params):
     text: str = Field(default="", max_length=10000)
 

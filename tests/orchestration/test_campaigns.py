@@ -181,3 +181,63 @@ def test_the_command_line_starts_follows_and_exports_a_campaign(owner, tmp_path,
     crate = tmp_path / "crate.zip"
     call_command("sdl", "campaign", "export", str(campaign.pk), "--crate", "-o", str(crate))
     assert crate.stat().st_size > 1000
+
+
+def test_a_persons_answer_is_the_objective(api, owner):
+    from orchestration.models import RunState, WorkflowRun
+    from tests.factories import document
+
+    doc = document(
+        parameters={"x": {"type": "number", "default": 5, "minimum": 0, "maximum": 10}},
+        nodes=[
+            {"id": "note", "type": "data.record", "params": {"values": {"x": "{{ params.x }}"}}},
+            {
+                "id": "measure",
+                "type": "control.input",
+                "params": {
+                    "message": "Weigh the product",
+                    "fields": [
+                        {
+                            "name": "yield",
+                            "type": "number",
+                            "unit": "%",
+                            "minimum": 0,
+                            "maximum": 100,
+                        }
+                    ],
+                },
+            },
+        ],
+        edges=[{"source": "note", "target": "measure"}],
+    )
+    workflow = make_workflow(owner, doc)
+    body = {
+        "workflow": workflow.pk,
+        "space": [{"parameter": "x", "low": 0, "high": 10}],
+        "objectives": [{"path": "nodes.measure.output.yield", "direction": "maximize"}],
+        "initial_runs": 2,
+        "budget": 3,
+        "start": True,
+    }
+    answer = api.post("/api/campaigns", body)
+    assert answer.status_code == 201, answer.json()
+    campaign_id = answer.json()["id"]
+    deadline = time.monotonic() + 120
+    while Campaign.objects.get(pk=campaign_id).state != CampaignState.FINISHED:
+        assert time.monotonic() < deadline
+        campaigns.step(campaign_id)
+        for run in WorkflowRun.objects.filter(state=RunState.PAUSED, trial__campaign=campaign_id):
+            assert run.input_request["fields"][0]["name"] == "yield"
+            refused = api.post(f"/api/runs/{run.pk}/continue", {"answers": {"yield": 150}})
+            assert refused.status_code == 422
+            assert refused.json()["errors"][0]["path"] == "answers.yield"
+            x = run.parameters["x"]
+            api.post(f"/api/runs/{run.pk}/continue", {"answers": {"yield": 10 * x}})
+        time.sleep(0.05)
+    trials = list(Trial.objects.filter(campaign_id=campaign_id).order_by("number"))
+    assert len(trials) == 3 and all(t.state == TrialState.COMPLETED for t in trials)
+    for t in trials:
+        assert t.values["nodes.measure.output.yield"] == pytest.approx(10 * t.parameters["x"])
+        measured = t.run.nodes.get(node_id="measure")
+        assert measured.output["answered_by"] == "olivia"
+        assert any("answered by olivia" in line["message"] for line in measured.log)

@@ -13,12 +13,13 @@ function initial(config) {
   (config.document.nodes || []).forEach((n) => {
     nodes[n.id] = { state: "pending", attempts: 0, error: "", output: null };
   });
-  return { state: "queued", error: "", startedAt: null, finishedAt: null, nodes, log: [] };
+  return { state: "queued", error: "", startedAt: null, finishedAt: null, nodes, log: [], inputRequest: null };
 }
 
 function reduce(run, event) {
   if (event.type === "run") {
-    const next = { ...run, state: event.state, error: event.error || (event.state === "running" ? "" : run.error) };
+    const next = { ...run, state: event.state, error: event.error || (event.state === "running" ? "" : run.error),
+      inputRequest: event.state === "paused" ? (event.input_request || null) : null };
     if (event.state === "running" && !run.startedAt) next.startedAt = event.at;
     if (runEnded(event.state)) next.finishedAt = event.at;
     return next;
@@ -84,6 +85,32 @@ function ResumeForm({ config, csrf, nodeId }) {
       </>)}
       {problem && <p className="bad" data-testid="resume-problem">{problem}</p>}
       <button type="submit" data-testid="resume-submit">Resume from {nodeId}</button>
+    </form>
+  );
+}
+
+// control.input: the form a paused run waits for; the answers continue it.
+function InputForm({ request, send }) {
+  const [values, setValues] = useState({});
+  return (
+    <form className="input-form" data-testid="run-input-form"
+          onSubmit={(e) => { e.preventDefault(); send({ action: "continue", answers: values }); }}>
+      <strong>{request.message}</strong>
+      {request.fields.map((f) => (
+        <label key={f.name}>{f.label || f.name}
+          {f.type === "choice" ? (
+            <select data-testid={`run-input-${f.name}`} value={values[f.name] ?? ""}
+                    onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}>
+              <option value="">…</option>{f.choices.map((c) => <option key={c} value={c}>{c}</option>)}
+            </select>
+          ) : (
+            <input data-testid={`run-input-${f.name}`} type={f.type === "text" ? "text" : "number"} step="any"
+                   min={f.minimum ?? undefined} max={f.maximum ?? undefined} value={values[f.name] ?? ""}
+                   onChange={(e) => setValues({ ...values, [f.name]: e.target.value })} />
+          )}
+          {f.unit && <span className="unit">{f.unit}</span>}
+        </label>))}
+      <button type="submit" className="primary" data-testid="run-input-submit">Continue</button>
     </form>
   );
 }
@@ -203,6 +230,8 @@ function RunView({ config, csrf }) {
                   onClick={() => live.current.send({ action: "cancel" })}>Cancel</button>
         </>)}
         {run.error && <span className="bad run-error" data-testid="run-error">{run.error}</span>}
+        {config.mayControl && run.state === "paused" && run.inputRequest
+          && <InputForm request={run.inputRequest} send={(m) => live.current.send(m)} />}
         {notice && <span className="bad">{notice}</span>}
       </div>
       <div className="run-main">
