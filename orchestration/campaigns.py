@@ -44,7 +44,7 @@ class CampaignError(Exception):
 # --- the definition --------------------------------------------------------------------------
 
 
-def _producible(document: Document) -> set[str]:
+def producible(document: Document) -> set[str]:
     """Output paths some node declares: nodes.ID.output.KEY (data.record: its value names;
     control.input: its fields)."""
     from canvas import registry
@@ -95,10 +95,10 @@ def check(campaign: Campaign) -> None:
             raise CampaignError(f"the workflow has no run parameter {name!r}", f"fixed.{name}")
     if not campaign.objectives:
         raise CampaignError("give at least one objective", "objectives")
-    producible = _producible(document)
+    known = producible(document)
     for i, objective in enumerate(campaign.objectives):
         path = objective.get("path", "")
-        if path not in producible and not any(path.startswith(p + ".") for p in producible):
+        if path not in known and not any(path.startswith(p + ".") for p in known):
             raise CampaignError(f"no node produces {path!r}", f"objectives[{i}].path")
         if objective.get("direction", "minimize") not in ("minimize", "maximize"):
             raise CampaignError("direction is minimize or maximize", f"objectives[{i}].direction")

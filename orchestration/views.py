@@ -33,8 +33,11 @@ def run_page(request, run_id: int):
 
 def run_list(request):
     visible = WorkflowRun.objects.visible_to(request.user)
+    campaign = request.GET.get("campaign", "")
+    if campaign.isdigit():
+        visible = visible.filter(trial__campaign_id=int(campaign))
     recent = visible.select_related("workflow", "robot", "started_by")[:200]
-    return render(request, "orchestration/run_list.html", {"runs": recent})
+    return render(request, "orchestration/run_list.html", {"runs": recent, "campaign": campaign})
 
 
 def _coerce(spec, raw: str | None):

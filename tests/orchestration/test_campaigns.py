@@ -7,6 +7,7 @@ import pytest
 
 from orchestration import campaigns
 from orchestration.models import Campaign, CampaignState, Trial, TrialState
+from tests.browser import browser  # noqa: F401  (fixture)
 from tests.factories import demo, make_workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -241,3 +242,50 @@ def test_a_persons_answer_is_the_objective(api, owner):
         measured = t.run.nodes.get(node_id="measure")
         assert measured.output["answered_by"] == "olivia"
         assert any("answered by olivia" in line["message"] for line in measured.log)
+
+
+@pytest.mark.browser
+def test_a_campaign_from_the_editor_runs_to_its_target_plotted_live(browser, site, owner):  # noqa: F811
+    import re
+    import threading
+
+    from django.db import connection
+    from playwright.sync_api import expect
+
+    from tests.browser import login
+
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    login(page, site, "olivia")
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    expect(page.get_by_test_id("campaign-button")).to_be_enabled(timeout=60000)
+    page.get_by_test_id("campaign-button").click()
+    page.get_by_test_id("campaign-name").fill("Match the colour")
+    page.get_by_test_id("campaign-objective").fill("nodes.record.output.distance")
+    page.get_by_test_id("campaign-target").fill(str(TOLERANCE))
+    page.get_by_test_id("campaign-batch").fill("2")
+    page.get_by_test_id("campaign-create").click()
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/$"))
+    campaign = Campaign.objects.get()
+    assert campaign.space[0] == {"parameter": "red", "kind": "float", "low": 1.0, "high": 100.0}
+
+    def supervise():  # what the supervisor does in `make run`
+        try:
+            drive(campaign.pk)
+        finally:
+            connection.close()
+
+    loop = threading.Thread(target=supervise)
+    loop.start()
+    expect(page.get_by_test_id("campaign-plot")).to_be_visible(timeout=60000)  # while it runs
+    expect(page.get_by_test_id("campaign-state")).to_have_attribute(
+        "data-state", "finished", timeout=240000
+    )
+    loop.join()
+    expect(page.get_by_test_id("campaign-reason")).to_contain_text("target reached by trial")
+    best = Campaign.objects.get().trials.get(number=campaigns.best(campaign).number)
+    assert best.values["nodes.record.output.distance"] <= TOLERANCE
+    expect(page.get_by_test_id("campaign-best")).to_contain_text(f"best: trial {best.number}")
+    expect(page.locator("[data-testid=campaign-plot] circle")).to_have_count(
+        Trial.objects.filter(campaign=campaign, state=TrialState.COMPLETED).count()
+    )

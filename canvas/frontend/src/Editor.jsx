@@ -430,6 +430,9 @@ function Editor({ config, csrf }) {
         <button type="button" data-testid="run-button" aria-label="Run" disabled={!config.mayRun || dirty || !runnable}
                 title={dirty ? "Save first" : runnable ? "" : "Fix the problems first"}
                 onClick={() => { window.location.href = `/workflows/${config.workflowId}/run`; }}>Run</button>
+        <button type="button" data-testid="campaign-button" disabled={!config.mayRun || dirty || !runnable}
+                title="An optimiser chooses each run's parameters"
+                onClick={() => { window.location.href = `/workflows/${config.workflowId}/campaign`; }}>New campaign</button>
       </div>
       {notice && <div className="notice" role="status" data-testid="edit-notice">{notice}</div>}
       {liveRun && (

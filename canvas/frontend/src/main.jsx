@@ -4,6 +4,7 @@ import "./styles.css";
 import { EditorRoot } from "./Editor.jsx";
 import { RunViewRoot } from "./RunView.jsx";
 import { mountRunsList } from "./runs_list.js";
+import { CampaignView } from "./CampaignView.jsx";
 
 export function mountRunView(element, config, csrf) {
   createRoot(element).render(<RunViewRoot config={config} csrf={csrf} />);
@@ -24,6 +25,8 @@ function boot() {
   if (editor) mountEditor(editor, config("editor-config"), csrf);
   const run = document.getElementById("run-view");
   if (run) mountRunView(run, config("run-config"), csrf);
+  const campaign = document.getElementById("campaign-view");
+  if (campaign) createRoot(campaign).render(<CampaignView config={config("campaign-config")} csrf={csrf} />);
   const list = document.querySelector("[data-testid=run-list] tbody");
   if (list) mountRunsList(list);
 }
