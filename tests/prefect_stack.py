@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+from django.conf import settings
 
 from tests.dbenv import child_env
 from tests.factories import ROOT
@@ -41,9 +42,7 @@ class PrefectStack:
             PREFECT_WORKER_PREFETCH_SECONDS="1",
             PREFECT_LOGGING_LEVEL="WARNING",
             REDIS_URL=self.redis_url,
-            SDL_PYTHON_CALLABLES=",".join(
-                ["orchestration.examples.add", "orchestration.examples.mean", *CALLABLES]
-            ),
+            SDL_PYTHON_CALLABLES=",".join([*settings.SDL_PYTHON_CALLABLES, *CALLABLES]),
             SDL_PREFECT_WORK_POOL=POOL,
             COLUMNS="250",
         )

@@ -289,3 +289,83 @@ def test_a_campaign_from_the_editor_runs_to_its_target_plotted_live(browser, sit
     expect(page.locator("[data-testid=campaign-plot] circle")).to_have_count(
         Trial.objects.filter(campaign=campaign, state=TrialState.COMPLETED).count()
     )
+
+
+@pytest.mark.db_concurrency
+def test_a_campaign_goes_on_after_its_server_is_killed_without_repeating_or_losing_a_trial(
+    owner,
+):
+    import signal
+    import subprocess
+    import sys
+
+    from orchestration.models import WorkflowRun
+    from tests.dbenv import child_env
+    from tests.factories import ROOT, document
+
+    doc = document(
+        parameters={"x": {"type": "number", "default": 5, "minimum": 0, "maximum": 10}},
+        nodes=[
+            {"id": "wait", "type": "control.delay", "params": {"seconds": 1.5}},
+            {"id": "rec", "type": "data.record", "params": {"values": {"y": "{{ params.x }}"}}},
+        ],
+        edges=[{"source": "wait", "target": "rec"}],
+    )
+    workflow = make_workflow(owner, doc)
+    campaign = campaigns.create(
+        workflow,
+        owner,
+        "Survives",
+        {
+            "space": [{"parameter": "x", "low": 0, "high": 10}],
+            "objectives": [{"path": "nodes.rec.output.y", "direction": "minimize"}],
+            "initial_runs": 2,
+            "budget": 4,
+        },
+        start=True,
+    )
+
+    def scheduler():
+        command = [sys.executable, str(ROOT / "manage.py"), "run_scheduler"]
+        return subprocess.Popen(
+            command, env=child_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    first = scheduler()
+    try:
+        deadline = time.monotonic() + 90
+        while not Trial.objects.filter(campaign=campaign, number=2).exists():
+            assert time.monotonic() < deadline, "the campaign never reached its second trial"
+            time.sleep(0.05)
+    finally:
+        first.send_signal(signal.SIGKILL)  # the server dies with trial 2 running
+        first.wait()
+    second = scheduler()  # restarted: it marks the dead process's run interrupted, and goes on
+    try:
+        deadline = time.monotonic() + 120
+        while Campaign.objects.get(pk=campaign.pk).state != CampaignState.FINISHED:
+            assert time.monotonic() < deadline, Campaign.objects.get(pk=campaign.pk).state
+            time.sleep(0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
+    trials = list(Trial.objects.filter(campaign=campaign).order_by("number"))
+    assert [t.number for t in trials] == [1, 2, 3, 4]  # none repeated, none lost
+    assert len({t.run_id for t in trials}) == 4
+    assert trials[1].state == TrialState.FAILED and "interrupted" in trials[1].error
+    assert {t.state for t in trials[2:]} == {TrialState.COMPLETED}
+    assert WorkflowRun.objects.filter(trial__campaign=campaign).count() == 4
+
+
+def test_the_same_campaign_definition_runs_on_the_prefect_engine(api, owner, prefect):
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    body = colour_campaign(workflow.pk, engine="prefect", budget=2, initial_runs=2)
+    answer = api.post("/api/campaigns", body)
+    assert answer.status_code == 201, answer.json()
+    campaign = drive(answer.json()["id"], timeout=300)
+    assert campaign.state == CampaignState.FINISHED, campaign.reason
+    trials = list(campaign.trials.select_related("run"))
+    assert {t.run.engine for t in trials} == {"prefect"}
+    assert all(t.run.prefect_flow_run_id for t in trials)
+    assert {t.state for t in trials} == {TrialState.COMPLETED}, [t.error for t in trials]
+    assert all(t.values["nodes.record.output.distance"] >= 0 for t in trials)

@@ -8,7 +8,8 @@ from orchestration import supervisor
 
 class Command(BaseCommand):
     help = (
-        "Fire due schedules (every second) and keep Prefect runs in step until stopped. "
+        "Fire due schedules (every second), turn campaigns and keep Prefect runs in step until "
+        "stopped. "
         "Safe beside other schedulers."
     )
 
