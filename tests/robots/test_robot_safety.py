@@ -209,6 +209,7 @@ def test_resume_from_a_failed_robot_run_needs_the_deck_confirmed_and_completes(a
 
 @pytest.mark.browser
 def test_resume_from_here_on_the_run_page_with_a_corrected_parameter(browser, site, owner):  # noqa: F811
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     from tests.browser import login
@@ -219,7 +220,16 @@ def test_resume_from_here_on_the_run_page_with_a_corrected_parameter(browser, si
     page = browser.new_context().new_page()
     login(page, site, "olivia")
     page.goto(f"{site}/runs/{failed.pk}/")
-    page.get_by_test_id("run-node-take").click()
+    # the page has replayed the run's events (node states included) before the click
+    expect(page.get_by_test_id("run-state")).to_have_attribute("data-state", "failed")
+    expect(page.get_by_test_id("run-node-take")).to_have_attribute("data-state", "failed")
+    for _ in range(3):  # the graph may still be gliding into view under the first click
+        page.get_by_test_id("run-node-take").click()
+        try:
+            page.get_by_test_id("run-node-detail").wait_for(state="visible", timeout=3000)
+            break
+        except PlaywrightTimeout:
+            continue
     expect(page.get_by_test_id("resume-form")).to_be_visible()
     page.get_by_test_id("resume-param-v").fill("120")
     page.get_by_test_id("resume-submit").click()
