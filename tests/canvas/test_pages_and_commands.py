@@ -20,8 +20,15 @@ def test_setup_local_creates_an_admin_and_the_demos_once(capsys, monkeypatch):
         "Colour mixing on a simulated Flex",
     } <= names
 
+    from orchestration.models import Campaign
+
+    demo_campaign = Campaign.objects.get()  # a draft, started from its page
+    assert demo_campaign.workflow.name == "Colour mixing on a simulated Flex"
+    assert demo_campaign.state == "draft" and demo_campaign.budget == 30
+
     call_command("setup_local")
     assert "password" not in capsys.readouterr().out
+    assert Campaign.objects.count() == 1
     assert Workflow.objects.count() == len(names)
 
     client = Client()

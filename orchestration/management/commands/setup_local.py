@@ -9,13 +9,18 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from canvas.models import Workflow
+from orchestration import campaigns
+from orchestration.models import Campaign
 from robots.models import Robot
 
 DEMOS = settings.BASE_DIR / "canvas" / "demo"
 
 
 class Command(BaseCommand):
-    help = "Create the local admin user (once) and load the demo workflows that are missing."
+    help = (
+        "Create the local admin user (once) and load the demo workflows and campaigns that are "
+        "missing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default=os.getenv("SDL_ADMIN_USER", "admin"))
@@ -51,7 +56,18 @@ class Command(BaseCommand):
             if made:
                 self.stdout.write(f"Added the simulated robot {name}")
         for path in sorted(DEMOS.glob("*.json")):
+            if path.name == "campaigns.json":
+                continue
             document = json.loads(path.read_text())
             if not Workflow.objects.filter(name=document["name"]).exists():
                 Workflow.create(document, admin, message="Demo workflow")
                 self.stdout.write(f"Loaded demo workflow {document['name']}")
+
+        for definition in json.loads((DEMOS / "campaigns.json").read_text()):
+            workflow = Workflow.objects.filter(name=definition["workflow"]).first()
+            if workflow is None or Campaign.objects.filter(name=definition["name"]).exists():
+                continue
+            campaigns.create(workflow, admin, definition["name"], definition)  # a draft
+            self.stdout.write(
+                f"Added the demo campaign {definition['name']} (start it on its page)"
+            )
