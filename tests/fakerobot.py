@@ -10,9 +10,11 @@ Flex checks its deck configuration — by construction, not by imitation. The HT
 connection (`drop_after`), a command the robot refuses (`refuse`), and hooks after the Nth
 command (`after_command`).
 
-One difference, said here: Opentrons' Flex hardware simulator cannot check a pipette against
+Two differences, said here: Opentrons' Flex hardware simulator cannot check a pipette against
 the one attached (it compares load names with model strings), so on a Flex the fake loads what
 it is asked to; `/instruments` still reports the attached pipettes, which is what clients check.
+And its simulated gripper cannot move (it reports its force out of bounds), so a Flex's gripper
+is the Protocol Engine's virtual one.
 """
 
 import asyncio
@@ -97,6 +99,7 @@ class FakeRobot:
         deck_configuration=None,
         max_api=(2, 20),
         command_delay_s=0.0,
+        gripper=True,
     ):
         from opentrons.protocol_engine import commands
 
@@ -105,6 +108,7 @@ class FakeRobot:
         self.modules = modules if isinstance(modules, dict) else dict.fromkeys(modules or [])
         self.deck = deck_configuration or self._default_deck()
         self.max_api = list(max_api)
+        self.gripper = gripper and robot_type == "Flex"  # a Flex with its gripper
         self.command_delay_s = command_delay_s
         self.runs: dict[str, FakeRun] = {}
         self.requests: list[tuple[str, str, float]] = []  # method, path, time.time()
@@ -224,7 +228,9 @@ class FakeRobot:
             )
         else:
             from opentrons.hardware_control.ot3api import OT3API
+            from opentrons.hardware_control.types import OT3Mount
 
+            attached = {OT3Mount.from_mount(mount): spec for mount, spec in attached.items()}
             hardware = await OT3API.build_hardware_simulator(
                 attached_instruments=attached,
                 attached_modules=modules,
@@ -249,6 +255,7 @@ class FakeRobot:
                 deck_type=DeckType(deck_type.for_simulation(robot_type)),
                 use_virtual_modules=False,
                 use_virtual_pipettes=self.robot_type == "Flex",
+                use_virtual_gripper=self.gripper,
                 use_simulated_deck_config=self.robot_type == "OT-2",
             ),
             error_recovery_policy=error_recovery_policy.never_recover,

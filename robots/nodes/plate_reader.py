@@ -19,6 +19,9 @@ from robots.nodes.base import ModuleParams, module
 from robots.nodes.modules import ModuleNode
 
 LEVEL = (2, 21)
+# The wavelengths (nm) the reader's filters offer, as the reader reports them (robot-server
+# refuses others when the reader initialises; Opentrons' simulator does not check).
+WAVELENGTHS = (450, 570, 600, 650)
 
 
 class ReaderNode(ModuleNode):
@@ -59,8 +62,14 @@ class InitializeParams(ModuleParams):
     def _bounds(self):
         if self.mode == "single" and len(self.wavelengths) != 1:
             raise ValueError("single mode reads one wavelength; use multi for more")
-        if any(not 350 <= w <= 1000 for w in self.wavelengths):
-            raise ValueError("wavelengths are between 350 and 1000 nm")
+        unsupported = [
+            w for w in [*self.wavelengths, self.reference_wavelength] if w and w not in WAVELENGTHS
+        ]
+        if unsupported:
+            raise ValueError(
+                f"the reader has no filter for {', '.join(map(str, unsupported))} nm: "
+                f"use {', '.join(map(str, WAVELENGTHS))}"
+            )
         return self
 
 
