@@ -9,8 +9,11 @@ JSON Schema. A lab adds another (BayBE, Ax) by writing a class with these four m
 naming it in `SDL_OPTIMISERS` (see the README).
 """
 
+import contextlib
+import io
 import math
 import random
+import warnings
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
@@ -138,7 +141,9 @@ def sobol(dimensions: int, skip: int, n: int, seed: int) -> list[list[float]]:
     sampler = qmc.Sobol(d=max(dimensions, 1), scramble=True, seed=seed)
     if skip:
         sampler.fast_forward(skip)
-    return sampler.random(n).tolist()
+    with warnings.catch_warnings():  # a batch need not be a power of two here
+        warnings.simplefilter("ignore", UserWarning)
+        return sampler.random(n).tolist()
 
 
 class OptunaTPE(Base):
@@ -218,6 +223,11 @@ class GaussianProcess(Base):
     }
 
     def suggest(self, n: int) -> list[dict]:
+        # bayes_opt prints a line for every repeated point (the constant liar makes some)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return self._suggest(n)
+
+    def _suggest(self, n: int) -> list[dict]:
         from bayes_opt import BayesianOptimization, acquisition
 
         bounds = {}

@@ -20,7 +20,7 @@ from django.core.management import call_command  # noqa: E402
 
 def main(which: list[str]):
     call_command("migrate", verbosity=0)
-    from tests.bench import api, dryrun, editor, engine, live, robots, validation
+    from tests.bench import api, campaigns, dryrun, editor, engine, live, robots, validation
 
     # The table first: engine, live updates, the API, validation; robots; the editor.
     suites = {
@@ -30,6 +30,7 @@ def main(which: list[str]):
         "validation": validation.run,
         "robots": robots.run,
         "dryrun": dryrun.run,
+        "campaigns": campaigns.run,
         "editor": editor.run,
     }
     for name, suite in suites.items():
