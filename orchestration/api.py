@@ -190,11 +190,14 @@ def list_runs(
     request,
     workflow: int | None = Query(None, ge=1, le=MAX_ID),
     state: str | None = None,
+    campaign: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = 100,
 ):
     query = WorkflowRun.objects.visible_to(request.user)
     if workflow is not None:
         query = query.filter(workflow_id=workflow)
+    if campaign is not None:
+        query = query.filter(trial__campaign_id=campaign)
     if state:
         query = query.filter(state=state)
     query = query.select_related("workflow", "version", "robot", "started_by", "robot_lock")

@@ -64,6 +64,8 @@ def test_the_colour_mixing_campaign_reaches_its_target_on_the_simulator(api, own
     assert served["trials"][-1]["suggested_by"]["version"]  # the package version that chose it
     for trial in Trial.objects.filter(campaign=campaign):
         assert trial.run.trial == trial and trial.run.parameters["red"] == trial.parameters["red"]
+    listed = api.get(f"/api/runs?campaign={campaign.pk}").json()
+    assert sorted(r["id"] for r in listed) == sorted(t["run"] for t in served["trials"])
     csv = api.get(f"/api/campaigns/{campaign.pk}/trials.csv").content.decode()
     assert csv.splitlines()[0].startswith("trial,state,run,red,yellow,blue,")
     assert len(csv.splitlines()) == len(served["trials"]) + 1

@@ -1,6 +1,7 @@
 // A campaign, live: the objective of each trial and the best so far, each searched parameter
 // against the objective, the trials table, and pause / resume / stop.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { LiveRun } from "./live.js";
 
 const ACTIVE = ["running", "paused", "stopping"];
 const W = 520; const H = 220; const PAD = 36;
@@ -67,12 +68,17 @@ export function CampaignView({ config, csrf }) {
   const [campaign, setCampaign] = useState(config.campaign);
   const [notice, setNotice] = useState("");
   const id = campaign.id;
+  // Live over the runs websocket: every change of a run's state (a trial starting or ending)
+  // refreshes the campaign; a slow poll covers what no run says (e.g. a state change by hand).
+  const pending = useRef(null);
   useEffect(() => {
     if (!ACTIVE.includes(campaign.state) && campaign.state !== "draft") return undefined;
-    const timer = setInterval(() => {
-      fetch(`/api/campaigns/${id}`, { credentials: "same-origin" }).then((r) => r.json()).then(setCampaign, () => {});
-    }, 1000);
-    return () => clearInterval(timer);
+    const refresh = () => fetch(`/api/campaigns/${id}`, { credentials: "same-origin" })
+      .then((r) => r.json()).then(setCampaign, () => {});
+    const soon = () => { clearTimeout(pending.current); pending.current = setTimeout(refresh, 100); };
+    const stream = new LiveRun("/ws/runs/", { onEvent: (m) => m.type === "run" && soon(), dedupe: false });
+    const timer = setInterval(refresh, 5000);
+    return () => { stream.close(); clearInterval(timer); clearTimeout(pending.current); };
   }, [id, campaign.state]);
   const act = (action) => post(`/api/campaigns/${id}/${action}`, csrf).then(async (r) => {
     const answer = await r.json();
