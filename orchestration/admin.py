@@ -9,12 +9,14 @@ from django.utils.html import format_html, format_html_join
 from orchestration import runs, schedules, transitions
 from orchestration.models import (
     RUN_TERMINAL,
+    Campaign,
     NodeRun,
     RobotLock,
     RunEvent,
     RunState,
     Schedule,
     ScheduleFire,
+    Trial,
     WorkflowRun,
 )
 from robots.admin import RobotAdmin
@@ -204,3 +206,31 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         schedules.save(obj, request.user)  # checked in the form already, field by field
+
+
+class TrialInline(admin.TabularInline):
+    model = Trial
+    fields = ("number", "state", "parameters", "values", "run", "error", "suggested_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Campaigns are defined and controlled on their page or the API; here they are read."""
+
+    list_display = ("name", "workflow", "state", "optimiser", "budget", "created_at", "page")
+    list_filter = ("state", "optimiser", "engine")
+    search_fields = ("name", "workflow__name")
+    readonly_fields = [f.name for f in Campaign._meta.fields]
+    inlines = (TrialInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="page")
+    def page(self, campaign):
+        url = reverse("orchestration:campaign", args=[campaign.pk])
+        return format_html('<a href="{}">open</a>', url)

@@ -12,6 +12,7 @@ import csv
 import io
 import logging
 
+import jsonschema
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -109,6 +110,12 @@ def check(campaign: Campaign) -> None:
         optimisers.check_installed(campaign.optimiser)
     except optimisers.OptimiserError as exc:
         raise CampaignError(str(exc), "optimiser")
+    schema = optimisers.registered()[campaign.optimiser].SETTINGS
+    try:
+        jsonschema.validate(campaign.optimiser_settings, {**schema, "additionalProperties": False})
+    except jsonschema.ValidationError as exc:
+        where = ".".join(["optimiser_settings", *map(str, exc.absolute_path)])
+        raise CampaignError(exc.message, where)
     if campaign.initial_design not in ("random", "sobol"):
         raise CampaignError("random or sobol", "initial_design")
     if campaign.batch_size < 1 or campaign.budget < 1:

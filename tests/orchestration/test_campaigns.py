@@ -103,6 +103,11 @@ def test_a_failed_run_is_a_failed_trial_never_a_value(api, owner):
             "no node produces",
         ),
         ({"optimiser": "baybe"}, "optimiser", "no optimiser baybe"),
+        (
+            {"optimiser_settings": {"n_ei_candidates": "many"}},
+            "optimiser_settings.n_ei_candidates",
+            "'many' is not of type 'integer'",
+        ),
     ],
 )
 def test_a_bad_definition_is_refused_at_its_place_and_nothing_starts(
@@ -371,3 +376,19 @@ def test_the_same_campaign_definition_runs_on_the_prefect_engine(api, owner, pre
     assert all(t.run.prefect_flow_run_id for t in trials)
     assert {t.state for t in trials} == {TrialState.COMPLETED}, [t.error for t in trials]
     assert all(t.values["nodes.record.output.distance"] >= 0 for t in trials)
+
+
+class NeedsAPackage:
+    name, package = "baybe", "baybe-not-installed-here"
+
+
+def test_an_optimiser_whose_package_is_missing_says_what_to_install(api, owner, settings):
+    settings.SDL_OPTIMISERS = {"baybe": "tests.orchestration.test_campaigns.NeedsAPackage"}
+    workflow = make_workflow(owner, demo("colour_mixing"))
+    answer = api.post("/api/campaigns", colour_campaign(workflow.pk, optimiser="baybe"))
+    assert answer.status_code == 422 and answer.json()["path"] == "optimiser"
+    assert answer.json()["detail"] == (
+        "optimiser: optimiser baybe needs the package baybe-not-installed-here: "
+        "pip install baybe-not-installed-here"
+    )
+    assert not Campaign.objects.exists()
