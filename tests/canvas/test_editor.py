@@ -165,3 +165,53 @@ def test_copy_two_connected_nodes_and_paste_them_into_another_workflow(browser, 
     assert doc["edges"] == [
         {"source": "record1", "target": "log1", "when": "{{ nodes.record1.output.ph }} >= 6.5"}
     ]
+
+
+def test_select_an_edge_give_it_a_condition_and_delete_it(browser, site, owner):  # noqa: F811
+    from tests.factories import document
+
+    doc = document(
+        nodes=[
+            {
+                "id": "a",
+                "type": "control.log",
+                "params": {"message": "hi"},
+                "position": {"x": 0, "y": 0},
+            },
+            {
+                "id": "b",
+                "type": "data.record",
+                "params": {"values": {"ok": True}},
+                "position": {"x": 400, "y": 0},
+            },
+            {
+                "id": "c",
+                "type": "control.log",
+                "params": {"message": "then"},
+                "position": {"x": 800, "y": 0},
+            },
+        ],
+        edges=[{"source": "a", "target": "b"}, {"source": "b", "target": "c"}],
+    )
+    workflow = make_workflow(owner, doc)
+    page = signed_in(browser, site)
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+
+    def click_edge(edge_id):  # its middle, where a person clicks a line
+        expect(page.get_by_test_id("node-c")).to_be_in_viewport()  # the view has fitted
+        box = page.locator(f".react-flow__edge[data-id='{edge_id}'] path").first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    click_edge("b->c")
+    expect(page.get_by_test_id("edge-form")).to_contain_text("b → c")
+    page.get_by_test_id("edge-when").fill("{{ nodes.b.output.ok }} == true")
+    expect(page.locator(".react-flow__edge[data-id='b->c']")).to_contain_text("== true")
+    click_edge("a->b")
+    expect(page.get_by_test_id("edge-form")).to_contain_text("a → b")
+    page.keyboard.press("Delete")
+    expect(page.locator(".react-flow__edge[data-id='a->b']")).to_have_count(0)
+    expect(page.locator(".react-flow__edge[data-id='b->c']")).to_have_count(1)
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("Saved version 2")
+    saved = Workflow.objects.get(pk=workflow.pk).document["edges"]
+    assert saved == [{"source": "b", "target": "c", "when": "{{ nodes.b.output.ok }} == true"}]

@@ -1,7 +1,7 @@
 // The workflow editor: palette, canvas, node form, validation as you edit, save with conflicts.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
-  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState, useReactFlow,
+  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useEdgesState, useNodesState, useReactFlow,
 } from "@xyflow/react";
 import { layout, nodeTypes } from "./graph.jsx";
 import { runEnded } from "./vocabulary.js";
@@ -246,10 +246,22 @@ function Editor({ config, csrf }) {
       following.current = null;
     };
   }, [config.workflowId]);
-  const edges = useMemo(() => doc.edges.map((e) => ({
-    id: `${e.source}->${e.target}`, source: e.source, target: e.target, label: e.when || undefined,
-    className: report.errors.some((p) => p.path.startsWith(`edges[${doc.edges.indexOf(e)}]`)) ? "edge-problem" : "",
-  })), [doc.edges, report]);
+  // Edges live in React Flow's state, as nodes do (the React Flow 12 way): a click selects one
+  // (onEdgesChange), Delete removes it (onEdgesDelete edits the document); the document's edges
+  // are synced in, keeping what is selected.
+  const [edges, setEdges, onEdgesChange] = useEdgesState([]);
+  useEffect(() => {
+    setEdges((current) => {
+      const chosen = new Set(current.filter((e) => e.selected).map((e) => e.id));
+      return doc.edges.map((e, i) => {
+        const id = `${e.source}->${e.target}`;
+        return {
+          id, source: e.source, target: e.target, label: e.when || undefined, selected: chosen.has(id),
+          className: report.errors.some((p) => p.path.startsWith(`edges[${i}]`)) ? "edge-problem" : "",
+        };
+      });
+    });
+  }, [doc.edges, report, setEdges]);
 
   const addNode = useCallback((type, position) => {
     const spec = typeIndex[type];
@@ -452,6 +464,7 @@ function Editor({ config, csrf }) {
                if (type) addNode(type, flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
              }}>
           <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
+                     onEdgesChange={onEdgesChange}
                      onConnect={onConnect} snapToGrid snapGrid={[10, 10]} fitView deleteKeyCode={["Delete", "Backspace"]}
                      multiSelectionKeyCode="Shift" proOptions={{ hideAttribution: true }}
                      onlyRenderVisibleElements={doc.nodes.length > 200}
