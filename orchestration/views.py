@@ -63,6 +63,17 @@ def start_run(request, workflow_id: int):
     if robot_type:
         robots = robots.filter(robot_type=robot_type)
     problems = [str(i) for i in report.issues]
+    # Run again: the form starts from the earlier run's parameters and robot
+    earlier = (
+        WorkflowRun.objects.visible_to(request.user)
+        .filter(
+            pk=int(request.GET["from"]) if request.GET.get("from", "").isdigit() else None,
+            workflow=workflow,
+        )
+        .first()
+    )
+    values_before = earlier.parameters if earlier else {}
+    robot_before = earlier.robot.name if earlier and earlier.robot else ""
     if request.method == "POST" and report.valid:
         values = {
             name: _coerce(spec, request.POST.get(f"param-{name}"))
@@ -98,5 +109,10 @@ def start_run(request, workflow_id: int):
             "prefect": bool(settings.PREFECT_API_URL),
             "problems": problems,
             "valid": report.valid,
+            "fields": [
+                (name, spec, values_before.get(name, spec.default))
+                for name, spec in declared.items()
+            ],
+            "robot_before": robot_before,
         },
     )

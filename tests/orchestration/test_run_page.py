@@ -56,10 +56,24 @@ def test_continue_and_cancel_buttons_and_the_runs_list(browser, site, owner):  #
     page = browser.new_context().new_page()
     login(page, site, "olivia")
     page.goto(f"{site}/workflows/{workflow.pk}/run")
+    page.get_by_test_id("param-word").fill("again")
     page.get_by_test_id("run-start").click()
     page.wait_for_selector("[data-testid=run-state][data-state=paused]", timeout=20000)
+    # the paused step waits for a person, its message beside Continue
+    expect(page.get_by_test_id("run-waiting")).to_have_text("waiting for you: Look at the plate")
+    expect(page.get_by_test_id("run-node-check")).to_have_attribute("data-state", "waiting")
+    expect(page.get_by_test_id("run-parameters")).to_contain_text("word = again")
     page.get_by_test_id("run-continue").click()
     page.wait_for_selector("[data-testid=run-state][data-state=completed]", timeout=20000)
+    log = page.get_by_test_id("run-log")
+    for node_id in ("begin", "left", "right", "join", "check"):  # a start and an end per step
+        expect(log.locator(f"div:has(b:text-is('{node_id}')):has-text('started')")).to_have_count(1)
+        expect(
+            log.locator(f"div:has(b:text-is('{node_id}')):has-text('completed in')")
+        ).to_have_count(1)
+    # Run again starts from this run's parameters
+    page.get_by_test_id("run-again").click()
+    expect(page.get_by_test_id("param-word")).to_have_value("again")
 
     runs_page = page.context.new_page()  # same signed-in session
     runs_page.goto(f"{site}/runs/")
@@ -70,6 +84,10 @@ def test_continue_and_cancel_buttons_and_the_runs_list(browser, site, owner):  #
     runs_page.wait_for_selector(
         f"[data-testid=run-row-{new_run.pk}] [data-state=running]", timeout=10000
     )
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel this run?" — no
+    page.get_by_test_id("run-cancel").click()
+    expect(page.get_by_test_id("run-state")).to_have_attribute("data-state", "running")
+    page.once("dialog", lambda dialog: dialog.accept())  # yes
     page.get_by_test_id("run-cancel").click()
     page.wait_for_selector("[data-testid=run-state][data-state=cancelled]", timeout=10000)
     runs_page.wait_for_selector(

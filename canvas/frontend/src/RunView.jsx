@@ -1,6 +1,6 @@
 // The live run page: the workflow drawn read-only, coloured by each node's state.
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
-import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesState } from "@xyflow/react";
+import { Background, Controls, ReactFlow, ReactFlowProvider, useNodesState } from "@xyflow/react";
 import { nodeTypes, toFlow } from "./graph.jsx";
 import { LiveRun } from "./live.js";
 import { nodeEnded, runEnded } from "./vocabulary.js";
@@ -13,13 +13,14 @@ function initial(config) {
   (config.document.nodes || []).forEach((n) => {
     nodes[n.id] = { state: "pending", attempts: 0, error: "", output: null };
   });
-  return { state: "queued", error: "", startedAt: null, finishedAt: null, nodes, log: [], inputRequest: null };
+  return { state: "queued", error: "", startedAt: null, finishedAt: null, nodes, log: [], inputRequest: null, waiting: null };
 }
 
 function reduce(run, event) {
   if (event.type === "run") {
     const next = { ...run, state: event.state, error: event.error || (event.state === "running" ? "" : run.error),
-      inputRequest: event.state === "paused" ? (event.input_request || null) : null };
+      inputRequest: event.state === "paused" ? (event.input_request || null) : null,
+      waiting: event.state === "paused" ? run.waiting : null };
     if (event.state === "running" && !run.startedAt) next.startedAt = event.at;
     if (runEnded(event.state)) next.finishedAt = event.at;
     return next;
@@ -30,11 +31,25 @@ function reduce(run, event) {
     if (event.attempts !== undefined) node.attempts = event.attempts;
     if (event.error !== undefined) node.error = event.error;
     if (event.output !== undefined) node.output = event.output;
-    return { ...run, nodes: { ...run.nodes, [event.node_id]: node } };
+    if (event.state === "running") node.startedAt = event.at;
+    // The story of each step in the log: when it started, and how it ended.
+    const said = {
+      running: ["info", "started"],
+      completed: ["info", `completed${before.startedAt ? ` in ${seconds(before.startedAt, event.at).toFixed(1)} s` : ""}`],
+      failed: ["error", `failed: ${event.error || ""}`],
+      retrying: ["warning", `retrying: ${event.error || ""}`],
+      cancelled: ["warning", `cancelled${event.error && event.error !== "cancelled" ? `: ${event.error}` : ""}`],
+    }[event.state];
+    const log = said && before.state !== event.state
+      ? [...run.log, { seq: `${event.seq}`, at: event.at, node: event.node_id, level: said[0], message: said[1] }].slice(-2000)
+      : run.log;
+    return { ...run, log, nodes: { ...run.nodes, [event.node_id]: node } };
   }
   if (event.type === "log") {
     const line = { seq: event.seq, at: event.at, node: event.node_id || "", level: event.level, message: event.message };
-    return { ...run, log: [...run.log, line].slice(-2000) };
+    const waiting = event.node_id && event.message.startsWith("paused: ")
+      ? { node: event.node_id, message: event.message.slice(8) } : run.waiting;
+    return { ...run, waiting, log: [...run.log, line].slice(-2000) };
   }
   return run;
 }
@@ -203,9 +218,10 @@ function RunView({ config, csrf }) {
   useEffect(() => {
     setNodes((current) => current.map((n) => {
       const s = run.nodes[n.id] || {};
-      return { ...n, data: { ...n.data, state: s.state, attempts: s.attempts, error: s.error } };
+      const state = run.waiting && run.waiting.node === n.id && run.state === "paused" ? "waiting" : s.state;
+      return { ...n, data: { ...n.data, state, attempts: s.attempts, error: s.error } };
     }));
-  }, [run.nodes, setNodes]);
+  }, [run.nodes, run.waiting, run.state, setNodes]);
   const edges = useMemo(() => flow.edges.map((e) => ({
     ...e, animated: run.nodes[e.source]?.state === "completed" && run.nodes[e.target]?.state === "running",
   })), [flow, run.nodes]);
@@ -213,6 +229,7 @@ function RunView({ config, csrf }) {
   const total = Object.keys(run.nodes).length;
   const done = Object.values(run.nodes).filter((n) => nodeEnded(n.state)).length;
   const active = ["queued", "running", "paused"].includes(run.state);
+  const usesRobot = (config.document.nodes || []).some((n) => n.type.startsWith("opentrons."));
 
   return (
     <div className="run-layout">
@@ -223,11 +240,17 @@ function RunView({ config, csrf }) {
         <span className={`connection ${connection}`} data-testid="run-connection">
           {connection === "reconnecting" ? "reconnecting…" : connection}
         </span>
+        {run.state === "running" && done === 0 && !Object.values(run.nodes).some((n) => n.state === "running") && (
+          <span data-testid="run-opening">{usesRobot ? "opening robot session…" : "starting…"}</span>)}
+        {run.state === "paused" && run.waiting && !run.inputRequest && (
+          <span className="waiting" data-testid="run-waiting">waiting for you: {run.waiting.message}</span>)}
         {config.mayControl && (<>
-          <button type="button" data-testid="run-continue" disabled={run.state !== "paused"}
+          <button type="button" data-testid="run-continue" className={run.state === "paused" ? "primary" : ""}
+                  disabled={run.state !== "paused" || Boolean(run.inputRequest)}
                   onClick={() => live.current.send({ action: "continue" })}>Continue</button>
           <button type="button" data-testid="run-cancel" className="danger" disabled={!active}
-                  onClick={() => live.current.send({ action: "cancel" })}>Cancel</button>
+                  onClick={() => window.confirm("Cancel this run? Running steps stop; a robot is stopped.")
+                    && live.current.send({ action: "cancel" })}>Cancel</button>
         </>)}
         {run.error && <span className="bad run-error" data-testid="run-error">{run.error}</span>}
         {config.mayControl && run.state === "paused" && run.inputRequest
@@ -236,10 +259,10 @@ function RunView({ config, csrf }) {
       </div>
       <div className="run-main">
         <div className="run-graph" data-testid="run-graph">
-          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView onNodesChange={onNodesChange}
+          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.15 }} onNodesChange={onNodesChange}
                      nodesDraggable={false} nodesConnectable={false} elementsSelectable
                      onNodeClick={(_, n) => setSelected(n.id)} proOptions={{ hideAttribution: true }}>
-            <Background /><Controls showInteractive={false} /><MiniMap pannable zoomable />
+            <Background /><Controls showInteractive={false} />
           </ReactFlow>
         </div>
         {selected && <NodeDetail runId={runId} nodeId={selected} live={run.nodes[selected] || {}}
