@@ -32,12 +32,11 @@ def test_build_connect_refuse_a_cycle_save_and_undo(browser, site, owner):  # no
     page.wait_for_url(f"{site}/workflows/*/edit")
     page.get_by_test_id("palette-item-control.log").drag_to(page.get_by_test_id("canvas"))
     page.get_by_test_id("field-message").fill("first")
-    page.get_by_test_id("palette-item-control.delay").click()  # added by keyboard/click
+    page.get_by_test_id("palette-item-control.delay").click()  # by click: after log1, joined
     page.get_by_test_id("field-seconds").fill("0.1")
     page.get_by_test_id("layout-button").click()
     page.wait_for_timeout(600)  # the view glides to fit the new layout
-    connect(page, "log1", "delay1")
-    page.wait_for_selector(".react-flow__edge")
+    expect(page.locator(".react-flow__edge[data-id='log1->delay1']")).to_have_count(1)
     connect(page, "delay1", "log1")
     expect(page.get_by_test_id("edit-notice")).to_contain_text("would make a cycle")
     page.get_by_test_id("workflow-name").fill("Built by hand")
@@ -215,3 +214,22 @@ def test_select_an_edge_give_it_a_condition_and_delete_it(browser, site, owner):
     expect(page.get_by_test_id("edit-notice")).to_contain_text("Saved version 2")
     saved = Workflow.objects.get(pk=workflow.pk).document["edges"]
     assert saved == [{"source": "b", "target": "c", "when": "{{ nodes.b.output.ok }} == true"}]
+
+
+def test_three_steps_added_by_click_land_in_three_places_each_after_the_last(
+    browser,  # noqa: F811
+    site,
+    owner,
+):
+    page = signed_in(browser, site)
+    page.get_by_test_id("new-workflow").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    for _ in range(3):
+        page.get_by_test_id("palette-item-control.log").click()
+    expect(page.locator(".react-flow__node")).to_have_count(3)
+    boxes = [page.get_by_test_id(f"node-log{i}").bounding_box() for i in (1, 2, 3)]
+    places = {(round(b["x"]), round(b["y"])) for b in boxes}
+    assert len(places) == 3
+    for a, b in zip(boxes, boxes[1:], strict=False):  # none overlaps the one before
+        assert abs(a["x"] - b["x"]) >= a["width"] or abs(a["y"] - b["y"]) >= a["height"]
+    expect(page.locator(".react-flow__edge")).to_have_count(2)  # each joined to the last

@@ -263,18 +263,30 @@ function Editor({ config, csrf }) {
     });
   }, [doc.edges, report, setEdges]);
 
+  // A step dropped on the canvas goes where it is dropped; one added by click goes after the
+  // selected step (and is connected to it), or mid-view, and never on top of another.
   const addNode = useCallback((type, position) => {
     const spec = typeIndex[type];
+    const after = position ? null : selected.node;
     change((d) => {
       const id = newId(d, type);
-      const at = position || flow.screenToFlowPosition(centre(wrapper.current));
+      const from = after && d.nodes.find((n) => n.id === after);
+      let at = position || (from && from.position
+        ? { x: from.position.x + 280, y: from.position.y }
+        : flow.screenToFlowPosition(centre(wrapper.current)));
+      if (!position) {
+        const taken = (p) => d.nodes.some((n) => n.position
+          && Math.abs(n.position.x - p.x) < 220 && Math.abs(n.position.y - p.y) < 100);
+        while (taken(at)) at = { x: at.x, y: at.y + 120 };
+      }
       d.nodes.push({ id, type, label: spec ? spec.title : type,
         position: { x: Math.round(at.x), y: Math.round(at.y) }, params: {} });
+      if (from && !edgeProblem(d, from.id, id)) d.edges.push({ source: from.id, target: id });
       justAdded.current = id;
       setSelected({ node: id, edge: null });
       return d;
     });
-  }, [change, flow, typeIndex]);
+  }, [change, flow, typeIndex, selected.node]);
 
   const onConnect = useCallback(({ source, target }) => {
     const problem = edgeProblem(doc, source, target);
