@@ -225,3 +225,21 @@ class ApiToken(models.Model):
             return None
         cls.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
         return record.user
+
+
+class Notifications(models.Model):
+    """How a user is told about their own runs: by e-mail and/or a webhook, on which events."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    by_email = models.BooleanField(default=False, help_text="To the account's e-mail address")
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Slack- or Teams-compatible incoming webhook"
+    )
+    on_pause = models.BooleanField(default=True, help_text="A run waits for a person")
+    on_failure = models.BooleanField(default=True, help_text="A run fails or is interrupted")
+    on_end = models.BooleanField(default=False, help_text="A run ends, whatever its state")
+
+    def __str__(self):
+        return f"notifications of {self.user}"

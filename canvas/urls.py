@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.workflow_list, name="workflow-list"),
     path("workflows/new", views.new_workflow, name="new"),
     path("workflows/<int:workflow_id>/edit", views.edit_workflow, name="edit"),
+    path("account/notifications", views.notifications, name="notifications"),
 ]

@@ -1,8 +1,9 @@
+from django import forms
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from canvas import permissions
-from canvas.models import Permission, Workflow
+from canvas.models import Notifications, Permission, Workflow
 
 NEW_DOCUMENT = {"schema": "sdl-workflow/1", "name": "New workflow", "nodes": [], "edges": []}
 
@@ -34,3 +35,26 @@ def edit_workflow(request, workflow_id: int):
             },
         },
     )
+
+
+class NotificationsForm(forms.ModelForm):
+    email = forms.EmailField(required=False, help_text="Where e-mail notifications go")
+
+    class Meta:
+        model = Notifications
+        fields = ("by_email", "webhook_url", "on_pause", "on_failure", "on_end")
+
+
+def notifications(request):
+    """What the signed-in user is told about their runs, and how."""
+    choice, _ = Notifications.objects.get_or_create(user=request.user)
+    form = NotificationsForm(
+        request.POST or None, instance=choice, initial={"email": request.user.email}
+    )
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        request.user.email = form.cleaned_data["email"]
+        request.user.save(update_fields=["email"])
+        saved = True
+    return render(request, "canvas/notifications.html", {"form": form, "saved": saved})

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from canvas.jsonbody import storable
-from orchestration import events, wakeup
+from orchestration import events, notify, wakeup
 from orchestration.models import (
     NODE_TERMINAL,
     RUN_TERMINAL,
@@ -206,6 +206,7 @@ def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
                     )
             held.delete()
             transaction.on_commit(wakeup.poke)  # e.g. a campaign's next trial
+        notify.run_changed(run_id, to)
         return _append_event(run_id, "run", state=to, data=data)
 
 

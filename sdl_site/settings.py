@@ -202,6 +202,16 @@ SDL_ROBOT_SLOW_COMMAND_S = envint("SDL_ROBOT_SLOW_COMMAND_S", 3600)
 # Campaign optimisers beyond the built-in ones (optuna, gp, random): name → dotted class, e.g.
 # SDL_OPTIMISERS='{"baybe": "my_lab.optimisers.BayBE"}'
 SDL_OPTIMISERS = json.loads(os.getenv("SDL_OPTIMISERS", "{}"))
+# Where people reach this site: links in notifications (e-mail, webhooks) point here.
+SDL_SITE_URL = os.getenv("SDL_SITE_URL", "http://127.0.0.1:8000")
+# E-mail for notifications: Django's settings (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL) from the environment.
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "sdl-canvas@localhost")
 # Whole-workflow dry runs (robots.dryrun): worker processes, and the seconds one may take.
 SDL_DRY_RUN_WORKERS = envint("SDL_DRY_RUN_WORKERS", 2)
 SDL_DRY_RUN_BUDGET_S = envint("SDL_DRY_RUN_BUDGET_S", 60)
