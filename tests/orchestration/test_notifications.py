@@ -71,8 +71,11 @@ def paused_workflow(owner):
 
 @pytest.mark.browser
 def test_a_webhook_chosen_in_the_profile_hears_the_pause_and_the_end(
-    browser, site, owner, settings
-):  # noqa: F811
+    browser,  # noqa: F811
+    site,
+    owner,
+    settings,
+):
     settings.SDL_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]  # the lab allows its own chat relay
     hook = Webhook()
     try:
