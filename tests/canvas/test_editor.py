@@ -233,3 +233,15 @@ def test_three_steps_added_by_click_land_in_three_places_each_after_the_last(
     for a, b in zip(boxes, boxes[1:], strict=False):  # none overlaps the one before
         assert abs(a["x"] - b["x"]) >= a["width"] or abs(a["y"] - b["y"]) >= a["height"]
     expect(page.locator(".react-flow__edge")).to_have_count(2)  # each joined to the last
+
+
+def test_dark_mode_follows_the_system_and_the_site_has_an_icon(browser, site, owner):  # noqa: F811
+    page = browser.new_context(color_scheme="dark").new_page()
+    login(page, site, "olivia")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 23, 32)"
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(f"{site}{icon}").ok
+    light = browser.new_context(color_scheme="light").new_page()
+    login(light, site, "olivia")
+    assert light.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(247, 249, 251)"
