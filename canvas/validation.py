@@ -204,8 +204,12 @@ class _Validator:
             graph = {n: self.parents[n] for n in self.nodes}
             order = list(graphlib.TopologicalSorter(graph).static_order())
         except graphlib.CycleError as exc:
-            cycle = list(reversed(exc.args[1]))
-            self.add("edges", f"the cycle {' → '.join(cycle)}: a workflow cannot loop back")
+            cycle = exc.args[1]  # each node a parent of the next: in the edges' own order
+            closing = next(
+                (i for i, e in self.edges if (e.source, e.target) == (cycle[-2], cycle[-1])), None
+            )
+            where = f"edges[{closing}]" if closing is not None else "edges"
+            self.add(where, f"the cycle {' → '.join(cycle)}: a workflow cannot loop back")
             self.upstream = None
             return
         for node_id in order:

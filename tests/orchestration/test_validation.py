@@ -16,9 +16,22 @@ def test_the_demo_workflows_are_valid():
         assert messages(demo(name)) == []
 
 
-def test_it_names_a_cycle_node_by_node():
-    doc = document(edges=[{"source": "a", "target": "b"}, {"source": "b", "target": "a"}])
-    assert any("the cycle a → b → a" in m or "the cycle b → a → b" in m for m in messages(doc))
+def test_it_names_a_cycle_in_the_order_of_its_edges_at_the_edge_that_closes_it():
+    doc = document(
+        nodes=[{"id": n, "type": "control.log", "params": {"message": n}} for n in ("a", "b", "c")],
+        edges=[
+            {"source": "a", "target": "b"},
+            {"source": "b", "target": "c"},
+            {"source": "c", "target": "a"},
+        ],
+    )
+    (issue,) = [i for i in validate(doc).issues if "cycle" in i.message]
+    path = issue.message.removeprefix("the cycle ").split(":")[0].split(" → ")
+    edges = {(e["source"], e["target"]) for e in doc["edges"]}
+    assert len(path) == 4 and path[0] == path[-1]
+    assert all((x, y) in edges for x, y in zip(path, path[1:], strict=False))  # edge order
+    closing = doc["edges"].index({"source": path[-2], "target": path[-1]})
+    assert issue.path == f"edges[{closing}]"
 
 
 def test_it_rejects_an_unknown_node_type_as_not_a_workflow():
