@@ -245,3 +245,31 @@ def test_dark_mode_follows_the_system_and_the_site_has_an_icon(browser, site, ow
     light = browser.new_context(color_scheme="light").new_page()
     login(light, site, "olivia")
     assert light.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(247, 249, 251)"
+
+
+def test_a_mix_is_two_numbers_and_broken_json_shows_its_error(browser, site, owner):  # noqa: F811
+    from tests.factories import document
+
+    page = signed_in(browser, site)
+    workflow = make_workflow(owner, demo("serial_dilution"))
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("node-stock").click()
+    expect(page.get_by_test_id("field-mix_after-0")).to_have_value("3")
+    expect(page.get_by_test_id("field-mix_after-1")).to_have_value("50")
+    page.get_by_test_id("field-mix_after-1").fill("40")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("Saved version 2")
+    stock = next(
+        n for n in Workflow.objects.get(pk=workflow.pk).document["nodes"] if n["id"] == "stock"
+    )
+    assert stock["params"]["mix_after"] == [3, 40]
+
+    other = make_workflow(owner, document())
+    page.goto(f"{site}/workflows/{other.pk}/edit")
+    page.get_by_test_id("node-b").click()
+    values = page.get_by_test_id("field-values")
+    values.fill('{"n": 2, ')
+    expect(page.get_by_test_id("field-values-json-error")).to_contain_text("not valid JSON yet")
+    expect(values).to_have_value('{"n": 2, ')  # kept as typed, not thrown away
+    values.fill('{"n": 2, "m": 3}')
+    expect(page.get_by_test_id("field-values-json-error")).to_have_count(0)

@@ -95,12 +95,47 @@ function ParamField({ name, schema, defs, kind, value, doc, deckDefs, onChange }
     return <input data-testid={testid} value={value ?? ""} placeholder={s.default ?? ""}
                   onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} />;
   }
+  const pair = s.type === "array" && (s.prefixItems || []).length === 2
+    && s.prefixItems.every((p) => ["number", "integer"].includes(resolve(p, defs).type));
+  if (pair) return <PairField value={value} onChange={onChange} testid={testid} />;
+  return <JsonField value={value} onChange={onChange} testid={testid} />;
+}
+
+// Two numbers, e.g. a mix as (repetitions, µL): two inputs instead of JSON.
+function PairField({ value, onChange, testid }) {
+  const [first, second] = Array.isArray(value) ? value : ["", ""];
+  const set = (i, text) => {
+    const next = [first, second];
+    next[i] = text === "" ? "" : asNumberOrReference(text);
+    onChange(next.every((v) => v === "") ? undefined : next);
+  };
   return (
-    <textarea data-testid={testid} rows={3} defaultValue={value === undefined ? "" : JSON.stringify(value)}
-              onBlur={(e) => {
-                try { onChange(e.target.value.trim() ? JSON.parse(e.target.value) : undefined); } catch { /* the validator names it */ }
-              }} />
+    <span className="pair" data-testid={testid}>
+      <input data-testid={`${testid}-0`} inputMode="decimal" aria-label="repetitions" placeholder="times"
+             value={first ?? ""} onChange={(e) => set(0, e.target.value)} /> ×
+      <input data-testid={`${testid}-1`} inputMode="decimal" aria-label="volume" placeholder="µL"
+             value={second ?? ""} onChange={(e) => set(1, e.target.value)} /> µL
+    </span>
   );
+}
+
+// Free JSON: kept as typed, and shown in error (not silently dropped) while it does not parse.
+function JsonField({ value, onChange, testid }) {
+  const [text, setText] = useState(value === undefined ? "" : JSON.stringify(value));
+  const [problem, setProblem] = useState("");
+  return (<>
+    <textarea data-testid={testid} rows={3} value={text} className={problem ? "invalid" : ""}
+              onChange={(e) => {
+                setText(e.target.value);
+                try {
+                  onChange(e.target.value.trim() ? JSON.parse(e.target.value) : undefined);
+                  setProblem("");
+                } catch (error) {
+                  setProblem(`not valid JSON yet: ${error.message}`);
+                }
+              }} />
+    {problem && <div className="field-error" data-testid={`${testid}-json-error`}>{problem}</div>}
+  </>);
 }
 
 // A node's id may change: edges and references to its output follow it.
