@@ -8,4 +8,6 @@ urlpatterns = [
     path("workflows/new", views.new_workflow, name="new"),
     path("workflows/<int:workflow_id>/edit", views.edit_workflow, name="edit"),
     path("account/notifications", views.notifications, name="notifications"),
+    path("workflows/<int:workflow_id>/duplicate", views.duplicate_workflow, name="duplicate"),
+    path("workflows/<int:workflow_id>/delete", views.delete_workflow, name="delete"),
 ]

@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -10,7 +11,30 @@ NEW_DOCUMENT = {"schema": "sdl-workflow/1", "name": "New workflow", "nodes": [],
 
 def workflow_list(request):
     workflows = Workflow.objects.visible_to(request.user).select_related("owner")
-    return render(request, "canvas/workflow_list.html", {"workflows": workflows})
+    query = request.GET.get("q", "").strip()
+    if query:
+        workflows = workflows.filter(Q(name__icontains=query) | Q(document__description__icontains=query))
+    return render(
+        request, "canvas/workflow_list.html", {"workflows": workflows, "query": query}
+    )
+
+
+@require_POST
+def duplicate_workflow(request, workflow_id: int):
+    """A copy of the workflow's current version, owned by whoever copies it."""
+    original = permissions.get_workflow(request.user, workflow_id)
+    document = {**original.document, "name": f"{original.name} (copy)"[:200]}
+    copy = Workflow.create(document, request.user, message=f"Copy of {original.name}")
+    return redirect("canvas:edit", workflow_id=copy.pk)
+
+
+@require_POST
+def delete_workflow(request, workflow_id: int):
+    workflow = permissions.get_workflow(request.user, workflow_id)
+    if not permissions.may_delete(request.user, workflow):
+        raise permissions.Forbidden("only the owner may delete a workflow")
+    workflow.soft_delete()  # its runs and versions stay, showing it as deleted
+    return redirect("canvas:workflow-list")
 
 
 @require_POST

@@ -273,3 +273,29 @@ def test_a_mix_is_two_numbers_and_broken_json_shows_its_error(browser, site, own
     expect(values).to_have_value('{"n": 2, ')  # kept as typed, not thrown away
     values.fill('{"n": 2, "m": 3}')
     expect(page.get_by_test_id("field-values-json-error")).to_have_count(0)
+
+
+def test_the_list_searches_duplicates_and_deletes_after_asking(browser, site, owner):  # noqa: F811
+    from tests.factories import document
+
+    make_workflow(owner, document(name="Buffer prep", description="Makes the PBS"))
+    make_workflow(owner, document(name="Serial dilution"))
+    page = signed_in(browser, site)
+    page.get_by_test_id("workflow-search").fill("pbs")
+    page.get_by_test_id("workflow-search").press("Enter")
+    rows = page.locator("[data-testid=workflow-list] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Makes the PBS")
+    buffer = Workflow.objects.get(name="Buffer prep")
+    page.get_by_test_id(f"duplicate-{buffer.pk}").click()
+    page.wait_for_url(f"{site}/workflows/*/edit")
+    assert Workflow.objects.filter(name="Buffer prep (copy)").count() == 1
+    page.goto(f"{site}/")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_test_id(f"delete-{buffer.pk}").click()
+    expect(page.get_by_test_id(f"workflow-{buffer.pk}")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id(f"delete-{buffer.pk}").click()
+    expect(page.get_by_test_id(f"workflow-{buffer.pk}")).to_have_count(0)
+    buffer.refresh_from_db()
+    assert buffer.deleted_at is not None

@@ -27,6 +27,9 @@ function boot() {
   if (run) mountRunView(run, config("run-config"), csrf);
   const campaign = document.getElementById("campaign-view");
   if (campaign) createRoot(campaign).render(<CampaignView config={config("campaign-config")} csrf={csrf} />);
+  document.querySelectorAll("form.confirm-delete").forEach((form) => form.addEventListener("submit", (e) => {
+    if (!window.confirm("Delete this workflow? Its versions and runs stay, marked deleted.")) e.preventDefault();
+  }));
   const list = document.querySelector("[data-testid=run-list] tbody");
   if (list) mountRunsList(list);
 }
