@@ -13,10 +13,10 @@ def workflow_list(request):
     workflows = Workflow.objects.visible_to(request.user).select_related("owner")
     query = request.GET.get("q", "").strip()
     if query:
-        workflows = workflows.filter(Q(name__icontains=query) | Q(document__description__icontains=query))
-    return render(
-        request, "canvas/workflow_list.html", {"workflows": workflows, "query": query}
-    )
+        workflows = workflows.filter(
+            Q(name__icontains=query) | Q(document__description__icontains=query)
+        )
+    return render(request, "canvas/workflow_list.html", {"workflows": workflows, "query": query})
 
 
 @require_POST

@@ -1,7 +1,10 @@
 """Runs and schedules."""
 
+import csv
+import io
+import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -207,6 +210,45 @@ def list_runs(
 @router.get("/runs/{int:run_id}", response=RunOut, tags=["runs"])
 def get_run(request, run_id: int):
     return run_out(visible_run(request.user, run_id))
+
+
+def _flat(prefix: str, value):
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flat(f"{prefix}.{key}" if prefix else str(key), inner)
+    else:
+        yield prefix, value
+
+
+@router.get("/runs/{int:run_id}/outputs.{fmt}", tags=["runs"])
+def run_outputs(request, run_id: int, fmt: Literal["json", "csv"]):
+    """Every step's outputs (recorded data included): JSON by step, or CSV rows of
+    step, output (dotted for nested values) and value."""
+    run = visible_run(request.user, run_id)
+    outputs = {n.node_id: n.output for n in run.nodes.order_by("started_at", "node_id") if n.output}
+    if fmt == "json":
+        body = json.dumps(
+            {
+                "run": run.pk,
+                "workflow": run.workflow.name,
+                "parameters": run.parameters,
+                "outputs": outputs,
+            },
+            indent=2,
+        )
+        response = HttpResponse(body, content_type="application/json")
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["step", "output", "value"])
+        for node_id, output in outputs.items():
+            for key, value in _flat("", output):
+                writer.writerow(
+                    [node_id, key, json.dumps(value) if isinstance(value, list) else value]
+                )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-outputs.{fmt}"'
+    return response
 
 
 @router.get("/runs/{int:run_id}/ro-crate", tags=["runs"])

@@ -167,3 +167,13 @@ def test_a_run_this_process_lost_track_of_is_ended_by_the_supervisor(owner):
     run.refresh_from_db()
     assert run.state == RunState.INTERRUPTED and "lost track" in run.error
     assert {n.state for n in run.nodes.all()} == {"cancelled"}
+
+
+def test_a_runs_outputs_download_as_csv_and_json(api, owner):
+    run = wait_for(
+        runs.create_run(make_workflow(owner, document()), user=owner, parameters={"n": 7}).pk
+    )
+    as_json = json.loads(api.get(f"/api/runs/{run.pk}/outputs.json").content)
+    assert as_json["parameters"] == {"n": 7} and as_json["outputs"]["b"] == {"n": 7}
+    rows = api.get(f"/api/runs/{run.pk}/outputs.csv").content.decode().splitlines()
+    assert rows[0] == "step,output,value" and "b,n,7" in rows
