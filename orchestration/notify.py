@@ -2,16 +2,18 @@
 the user who started it, as they chose on their Notifications page — by e-mail (Django's mail
 settings) and/or a webhook (Slack/Teams-compatible JSON: {"text": …}), with a link to the run.
 
-Sent from a background thread after the change is committed, so the engine never waits for a
+Sent by one background thread after the change is committed, so the engine never waits for a
 mail server or a webhook; a webhook goes through the outbound guard (`SDL_HTTP_ALLOWED_HOSTS`).
+While nobody has chosen any notification, a run's end costs one small query here.
 """
 
 import logging
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import close_old_connections, transaction
+from django.db.models import Q
 
 from canvas.models import Notifications
 from orchestration import outbound
@@ -28,13 +30,21 @@ def wanted(choice: Notifications, state: str) -> bool:
     return state in RUN_TERMINAL and choice.on_end
 
 
+# One sender thread per process.
+_sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdl-notify")
+
+
+def _anyone_listening() -> bool:
+    """One small query per run end or pause: nothing is queued while nobody asked."""
+    return Notifications.objects.filter(Q(by_email=True) | ~Q(webhook_url="")).exists()
+
+
 def run_changed(run_id: int, state: str) -> None:
-    """Called when a run's state changes (after the transaction commits)."""
+    """Called when a run's state changes (the message goes after the transaction commits)."""
     if state != RunState.PAUSED and state not in RUN_TERMINAL:
         return
-    transaction.on_commit(
-        lambda: threading.Thread(target=_send, args=(run_id, state), daemon=True).start()
-    )
+    if _anyone_listening():
+        transaction.on_commit(lambda: _sender.submit(_send, run_id, state))
 
 
 def message(run: WorkflowRun, state: str) -> tuple[str, str]:
