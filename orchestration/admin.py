@@ -94,7 +94,10 @@ class RobotWithLockAdmin(RobotAdmin):
             else:
                 self.message_user(request, f"{robot.name} did not need a check", messages.INFO)
 
-    @admin.action(description="Release lock (refused while its run is running or paused)")
+    @admin.action(
+        description="Release lock (refused while its run is running or paused)",
+        permissions=["change"],
+    )
     def release_lock(self, request, queryset):
         for lock in RobotLock.objects.filter(robot__in=queryset).select_related("run", "robot"):
             if lock.run.state in (RunState.RUNNING, RunState.PAUSED):
