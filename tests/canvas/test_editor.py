@@ -299,3 +299,13 @@ def test_the_list_searches_duplicates_and_deletes_after_asking(browser, site, ow
     expect(page.get_by_test_id(f"workflow-{buffer.pk}")).to_have_count(0)
     buffer.refresh_from_db()
     assert buffer.deleted_at is not None
+
+
+def test_fields_show_their_unit_and_bounds_from_the_schema(browser, site, owner):  # noqa: F811
+    page = signed_in(browser, site)
+    workflow = make_workflow(owner, demo("serial_dilution"))
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("node-stock").click()
+    form = page.get_by_test_id("node-form")
+    expect(form.locator("label:has([data-testid=field-volume])")).to_contain_text("Volume (µL)")
+    expect(page.get_by_test_id("help-volume")).to_have_text("more than 0 to 100000")

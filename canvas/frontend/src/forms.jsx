@@ -12,6 +12,19 @@ function resolve(schema, defs) {
   return s;
 }
 
+// What the server's schema says of a field: a short description is its unit ("µL"), a longer
+// one its help, with the bounds it allows.
+function fieldHelp(s) {
+  const description = s.description || "";
+  const unit = description && description.length <= 6 ? description : "";
+  const low = s.minimum ?? s.exclusiveMinimum;
+  const high = s.maximum ?? s.exclusiveMaximum;
+  const bounds = low !== undefined && high !== undefined ? `${s.exclusiveMinimum !== undefined ? "more than" : "from"} ${low} to ${high}`
+    : low !== undefined ? `at least ${low}` : high !== undefined ? `at most ${high}` : "";
+  const text = [unit ? "" : description, bounds].filter(Boolean).join(" · ");
+  return { unit, text };
+}
+
 function deckIds(doc, kind) {
   const deck = doc.deck || {};
   if (kind === "pipette") return (deck.pipettes || []).map((p) => p.id);
@@ -184,14 +197,18 @@ export function NodeForm({ node, spec, doc, errors, change, deckDefs }) {
       <h3>{node.id} <small>{spec ? spec.title : node.type}</small></h3>
       <IdField node={node} doc={doc} change={change} />
       <label>Label <input data-testid="node-label" value={node.label || ""} onChange={(e) => set("label", e.target.value)} /></label>
-      {Object.entries(schema.properties || {}).map(([name, property]) => (
-        <label key={name}>
-          {property.title || name}{(schema.required || []).includes(name) ? " *" : ""}
-          <ParamField name={name} schema={property} defs={defs} kind={spec?.deck_fields?.[name]}
-                      value={node.params[name]} doc={doc} deckDefs={deckDefs} onChange={(v) => setParam(name, v)} />
-          <Errors errors={errors} prefix={`${prefix}.params.${name}`} name={name} />
-        </label>
-      ))}
+      {Object.entries(schema.properties || {}).map(([name, property]) => {
+        const help = fieldHelp(resolve(property, defs));
+        return (
+          <label key={name}>
+            {property.title || name}{help.unit ? ` (${help.unit})` : ""}{(schema.required || []).includes(name) ? " *" : ""}
+            <ParamField name={name} schema={property} defs={defs} kind={spec?.deck_fields?.[name]}
+                        value={node.params[name]} doc={doc} deckDefs={deckDefs} onChange={(v) => setParam(name, v)} />
+            {help.text && <small className="field-help" data-testid={`help-${name}`}>{help.text}</small>}
+            <Errors errors={errors} prefix={`${prefix}.params.${name}`} name={name} />
+          </label>
+        );
+      })}
       <fieldset>
         <legend>When it fails</legend>
         <label>Retries <input data-testid="node-retries" inputMode="numeric" value={node.retries ?? ""}
