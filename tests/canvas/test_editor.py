@@ -203,7 +203,8 @@ def test_select_an_edge_give_it_a_condition_and_delete_it(browser, site, owner):
 
     click_edge("b->c")
     expect(page.get_by_test_id("edge-form")).to_contain_text("b → c")
-    page.get_by_test_id("edge-when").fill("{{ nodes.b.output.ok }} == true")
+    page.get_by_test_id("edge-when-ref").select_option(label="b → ok")  # the picker
+    page.get_by_test_id("edge-when-value").fill("true")
     expect(page.locator(".react-flow__edge[data-id='b->c']")).to_contain_text("== true")
     click_edge("a->b")
     expect(page.get_by_test_id("edge-form")).to_contain_text("a → b")
@@ -309,3 +310,19 @@ def test_fields_show_their_unit_and_bounds_from_the_schema(browser, site, owner)
     form = page.get_by_test_id("node-form")
     expect(form.locator("label:has([data-testid=field-volume])")).to_contain_text("Volume (µL)")
     expect(page.get_by_test_id("help-volume")).to_have_text("more than 0 to 100000")
+
+
+def test_a_field_takes_a_run_parameter_or_an_upstream_output_from_the_picker(
+    browser,  # noqa: F811
+    site,
+    owner,
+):
+    page = signed_in(browser, site)
+    workflow = make_workflow(owner, demo("serial_dilution"))
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("node-dilute").click()
+    picker = page.get_by_test_id("ref-volume")
+    expect(picker.locator("option")).to_contain_text(["run parameter volume", "diluent → volume"])
+    expect(picker.locator("option", has_text="dilute → ")).to_have_count(0)  # not itself
+    picker.select_option(label="diluent → volume")
+    expect(page.get_by_test_id("field-volume")).to_have_value("{{ nodes.diluent.output.volume }}")

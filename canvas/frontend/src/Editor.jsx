@@ -507,8 +507,8 @@ function Editor({ config, csrf }) {
           </ReactFlow>
         </div>
         <aside className="side-panel">
-          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={problems} change={change} deckDefs={deckDefs} />}
-          {!node && edgeIndex >= 0 && <EdgeForm index={edgeIndex} edge={doc.edges[edgeIndex]} errors={report.errors} change={change} />}
+          {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={problems} change={change} deckDefs={deckDefs} types={typeIndex} />}
+          {!node && edgeIndex >= 0 && <EdgeForm key={selected.edge} index={edgeIndex} edge={doc.edges[edgeIndex]} errors={problems} change={change} doc={doc} types={typeIndex} />}
           {!node && edgeIndex < 0 && (<>
             <div className="tabs" role="tablist">
               {[["deck", "Deck"], ["liquids", "Liquids"], ["workflow", "Workflow"], ["history", "History"]].map(([key, title]) => (

@@ -12,6 +12,41 @@ function resolve(schema, defs) {
   return s;
 }
 
+// The references a field of `nodeId` may use: the run parameters, and the outputs of the steps
+// upstream of it (including `nodeId` itself when `withSelf`, for an edge's condition).
+function outputKeys(node, types) {
+  if (node.type === "data.record") return Object.keys((node.params || {}).values || {});
+  if (node.type === "control.input") return [...((node.params || {}).fields || []).map((f) => f.name), "answered_by"];
+  return Object.keys((types[node.type] || {}).outputs || {});
+}
+
+export function referencesFor(doc, nodeId, types, withSelf = false) {
+  const parents = {};
+  doc.edges.forEach((e) => { (parents[e.target] = parents[e.target] || []).push(e.source); });
+  const seen = new Set(withSelf ? [nodeId] : []);
+  const stack = [...(parents[nodeId] || [])];
+  while (stack.length) {
+    const n = stack.pop();
+    if (!seen.has(n)) { seen.add(n); stack.push(...(parents[n] || [])); }
+  }
+  const refs = Object.keys(doc.parameters || {}).map((p) => ({ label: `run parameter ${p}`, value: `{{ params.${p} }}` }));
+  doc.nodes.filter((n) => seen.has(n.id)).forEach((n) => outputKeys(n, types).forEach((k) => {
+    refs.push({ label: `${n.id} → ${k}`, value: `{{ nodes.${n.id}.output.${k} }}` });
+  }));
+  return refs;
+}
+
+function RefPicker({ refs, onPick, testid }) {
+  if (!refs.length) return null;
+  return (
+    <select className="ref-picker" data-testid={testid} value="" title="Use a run parameter or an upstream output"
+            onChange={(e) => e.target.value && onPick(e.target.value)}>
+      <option value="">{"{{ }}"}</option>
+      {refs.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+    </select>
+  );
+}
+
 // What the server's schema says of a field: a short description is its unit ("µL"), a longer
 // one its help, with the bounds it allows.
 function fieldHelp(s) {
@@ -77,7 +112,7 @@ function WellsField({ value, onChange, doc, defs, testid }) {
   );
 }
 
-function ParamField({ name, schema, defs, kind, value, doc, deckDefs, onChange }) {
+function ParamField({ name, schema, defs, kind, value, doc, deckDefs, onChange, refs = [] }) {
   const s = resolve(schema, defs);
   const testid = `field-${name}`;
   if (kind === "location") return <WellsField value={value} onChange={onChange} doc={doc} defs={deckDefs} testid={testid} />;
@@ -101,12 +136,18 @@ function ParamField({ name, schema, defs, kind, value, doc, deckDefs, onChange }
     return <input type="checkbox" data-testid={testid} checked={value ?? s.default ?? false} onChange={(e) => onChange(e.target.checked)} />;
   }
   if (s.type === "number" || s.type === "integer") {
-    return <input data-testid={testid} inputMode="decimal" placeholder={s.default !== undefined && s.default !== null ? String(s.default) : ""}
-                  value={value ?? ""} onChange={(e) => onChange(e.target.value === "" ? undefined : asNumberOrReference(e.target.value))} />;
+    return (<span className="with-ref">
+      <input data-testid={testid} inputMode="decimal" placeholder={s.default !== undefined && s.default !== null ? String(s.default) : ""}
+             value={value ?? ""} onChange={(e) => onChange(e.target.value === "" ? undefined : asNumberOrReference(e.target.value))} />
+      <RefPicker refs={refs} onPick={onChange} testid={`ref-${name}`} />
+    </span>);
   }
   if (s.type === "string") {
-    return <input data-testid={testid} value={value ?? ""} placeholder={s.default ?? ""}
-                  onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} />;
+    return (<span className="with-ref">
+      <input data-testid={testid} value={value ?? ""} placeholder={s.default ?? ""}
+             onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} />
+      <RefPicker refs={refs} onPick={onChange} testid={`ref-${name}`} />
+    </span>);
   }
   const pair = s.type === "array" && (s.prefixItems || []).length === 2
     && s.prefixItems.every((p) => ["number", "integer"].includes(resolve(p, defs).type));
@@ -178,7 +219,7 @@ function IdField({ node, doc, change }) {
   );
 }
 
-export function NodeForm({ node, spec, doc, errors, change, deckDefs }) {
+export function NodeForm({ node, spec, doc, errors, change, deckDefs, types = {} }) {
   const prefix = `nodes[${node.id}]`;
   const set = (key, value) => change((d) => {
     const n = d.nodes.find((x) => x.id === node.id);
@@ -199,11 +240,13 @@ export function NodeForm({ node, spec, doc, errors, change, deckDefs }) {
       <label>Label <input data-testid="node-label" value={node.label || ""} onChange={(e) => set("label", e.target.value)} /></label>
       {Object.entries(schema.properties || {}).map(([name, property]) => {
         const help = fieldHelp(resolve(property, defs));
+        const refs = referencesFor(doc, node.id, types);
         return (
           <label key={name}>
             {property.title || name}{help.unit ? ` (${help.unit})` : ""}{(schema.required || []).includes(name) ? " *" : ""}
             <ParamField name={name} schema={property} defs={defs} kind={spec?.deck_fields?.[name]}
-                        value={node.params[name]} doc={doc} deckDefs={deckDefs} onChange={(v) => setParam(name, v)} />
+                        value={node.params[name]} doc={doc} deckDefs={deckDefs} onChange={(v) => setParam(name, v)}
+                        refs={refs} />
             {help.text && <small className="field-help" data-testid={`help-${name}`}>{help.text}</small>}
             <Errors errors={errors} prefix={`${prefix}.params.${name}`} name={name} />
           </label>
@@ -225,15 +268,37 @@ export function NodeForm({ node, spec, doc, errors, change, deckDefs }) {
   );
 }
 
-export function EdgeForm({ index, edge, errors, change }) {
+const WHEN = /^\s*(\{\{.*?\}\})\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$/;
+
+// An edge's condition: a reference (picked), an operator and a value, written as `when`.
+export function EdgeForm({ index, edge, errors, change, doc, types = {} }) {
+  const match = WHEN.exec(edge.when || "") || [];
+  const [ref, setRef] = useState(match[1] || "");
+  const [op, setOp] = useState(match[2] || "==");
+  const [literal, setLiteral] = useState(match[3] || "");
+  const refs = doc ? referencesFor(doc, edge.source, types, true) : [];
+  const write = (r, o, l) => change((d) => {
+    if (!r) { delete d.edges[index].when; return d; }
+    let value = l.trim();
+    try { JSON.parse(value); } catch { value = JSON.stringify(value); } // a word is a string
+    d.edges[index].when = `${r} ${o} ${value === '""' ? "true" : value}`;
+    return d;
+  });
   return (
     <form className="node-form" data-testid="edge-form" onSubmit={(e) => e.preventDefault()}>
       <h3>{edge.source} → {edge.target}</h3>
-      <label>Only when <input data-testid="edge-when" placeholder="{{ nodes.x.output.ok }} == true" value={edge.when || ""}
-                              onChange={(e) => { const value = e.target.value; change((d) => {
-                                if (value) d.edges[index].when = value; else delete d.edges[index].when;
-                                return d;
-                              }); }} /></label>
+      <p className="hint">Run {edge.target} only when:</p>
+      <select data-testid="edge-when-ref" value={ref} onChange={(e) => { setRef(e.target.value); write(e.target.value, op, literal); }}>
+        <option value="">always (no condition)</option>
+        {refs.map((r) => <option key={r.value} value={r.value}>{r.label}</option>)}
+        {ref && !refs.some((r) => r.value === ref) && <option value={ref}>{ref}</option>}
+      </select>
+      <select data-testid="edge-when-op" value={op} disabled={!ref} onChange={(e) => { setOp(e.target.value); write(ref, e.target.value, literal); }}>
+        {["==", "!=", "<", "<=", ">", ">="].map((o) => <option key={o}>{o}</option>)}
+      </select>
+      <input data-testid="edge-when-value" placeholder="true, 7.5, ready" value={literal} disabled={!ref}
+             onChange={(e) => { setLiteral(e.target.value); write(ref, op, e.target.value); }} />
+      <div className="hint" data-testid="edge-when">{edge.when || ""}</div>
       <Errors errors={errors} prefix={`edges[${index}]`} name="when" />
     </form>
   );
