@@ -326,3 +326,16 @@ def test_a_field_takes_a_run_parameter_or_an_upstream_output_from_the_picker(
     expect(picker.locator("option", has_text="dilute → ")).to_have_count(0)  # not itself
     picker.select_option(label="diluent → volume")
     expect(page.get_by_test_id("field-volume")).to_have_value("{{ nodes.diluent.output.volume }}")
+
+
+def test_go_to_a_step_by_its_name(browser, site, owner):  # noqa: F811
+    page = signed_in(browser, site)
+    workflow = make_workflow(owner, demo("serial_dilution"))
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("step-search").fill("dilute")
+    page.get_by_test_id("step-search").press("Enter")
+    expect(page.get_by_test_id("node-form")).to_contain_text("dilute")
+    expect(page.get_by_test_id("node-dilute")).to_be_in_viewport()
+    page.get_by_test_id("step-search").fill("nothing like it")
+    page.get_by_test_id("step-search").press("Enter")
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("No step matches")

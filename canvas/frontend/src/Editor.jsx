@@ -288,6 +288,14 @@ function Editor({ config, csrf }) {
     });
   }, [change, flow, typeIndex, selected.node]);
 
+  // Select a step and bring it to the middle of the view (from a problem, or the step search).
+  const goTo = (nodeId) => {
+    setSelected({ node: nodeId, edge: null });
+    setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nodeId })));
+    const target = nodes.find((n) => n.id === nodeId);
+    if (target) flow.setCenter(target.position.x + 110, target.position.y + 45, { duration: 200, zoom: 1 });
+  };
+
   const onConnect = useCallback(({ source, target }) => {
     const problem = edgeProblem(doc, source, target);
     if (problem) {
@@ -442,6 +450,15 @@ function Editor({ config, csrf }) {
         <button type="button" data-testid="undo-button" aria-label="Undo" disabled={!history.current.past.length} onClick={undo}>Undo</button>
         <button type="button" data-testid="redo-button" aria-label="Redo" disabled={!history.current.future.length} onClick={redo}>Redo</button>
         <button type="button" data-testid="layout-button" aria-label="Auto-layout" onClick={autoLayout}>Auto-layout</button>
+        <input className="step-search" list="step-list" placeholder="Go to step…" aria-label="Go to step"
+               data-testid="step-search" onKeyDown={(e) => {
+                 if (e.key !== "Enter") return;
+                 const text = e.target.value.trim().toLowerCase();
+                 const found = doc.nodes.find((n) => n.id.toLowerCase() === text)
+                   || doc.nodes.find((n) => `${n.id} ${n.label || ""}`.toLowerCase().includes(text));
+                 if (found) { goTo(found.id); e.target.value = ""; } else setNotice(`No step matches “${e.target.value}”.`);
+               }} />
+        <datalist id="step-list">{doc.nodes.map((n) => <option key={n.id} value={n.id}>{n.label || n.type}</option>)}</datalist>
         <button type="button" data-testid="export-button" aria-label="Export JSON" onClick={exportFile}>Export</button>
         <button type="button" data-testid="import-button" aria-label="Import JSON" onClick={() => importer.current.click()}>Import</button>
         <input type="file" accept="application/json,.json" hidden ref={importer} data-testid="import-file"
@@ -530,10 +547,7 @@ function Editor({ config, csrf }) {
                 const match = /^nodes\[([^\]]+)\]/.exec(e.path);
                 const edge = /^edges\[(\d+)\]/.exec(e.path);
                 if (match) {
-                  setSelected({ node: match[1], edge: null });
-                  setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === match[1] })));
-                  const target = nodes.find((n) => n.id === match[1]);
-                  if (target) flow.setCenter(target.position.x + 110, target.position.y + 45, { duration: 200, zoom: 1 });
+                  goTo(match[1]);
                 } else if (edge && doc.edges[Number(edge[1])]) {
                   const { source, target } = doc.edges[Number(edge[1])];
                   setSelected({ node: null, edge: `${source}->${target}` });
