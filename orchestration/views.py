@@ -2,13 +2,14 @@
 
 from django.conf import settings
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_date
 
 from canvas import permissions
-from canvas.models import Permission
+from canvas.models import Permission, Workflow
 from canvas.validation import validate
 from orchestration import runs
 from orchestration.api import run_out, visible_run
-from orchestration.models import WorkflowRun
+from orchestration.models import RunState, WorkflowRun
 from robots.models import Robot
 
 
@@ -31,13 +32,42 @@ def run_page(request, run_id: int):
     )
 
 
+RUN_FILTERS = ("workflow", "state", "robot", "user", "since", "until", "campaign")
+
+
 def run_list(request):
+    """The runs the user may see, newest first, filtered by workflow, state, robot, who
+    started them, a date range or a campaign."""
     visible = WorkflowRun.objects.visible_to(request.user)
-    campaign = request.GET.get("campaign", "")
-    if campaign.isdigit():
-        visible = visible.filter(trial__campaign_id=int(campaign))
+    chosen = {k: request.GET.get(k, "").strip() for k in RUN_FILTERS}
+    if chosen["workflow"].isdigit():
+        visible = visible.filter(workflow_id=int(chosen["workflow"]))
+    if chosen["state"] in RunState.values:
+        visible = visible.filter(state=chosen["state"])
+    if chosen["robot"]:
+        visible = visible.filter(robot__name=chosen["robot"])
+    if chosen["user"]:
+        visible = visible.filter(started_by__username=chosen["user"])
+    if parse_date(chosen["since"] or "-"):
+        visible = visible.filter(created_at__date__gte=parse_date(chosen["since"]))
+    if parse_date(chosen["until"] or "-"):
+        visible = visible.filter(created_at__date__lte=parse_date(chosen["until"]))
+    if chosen["campaign"].isdigit():
+        visible = visible.filter(trial__campaign_id=int(chosen["campaign"]))
     recent = visible.select_related("workflow", "robot", "started_by")[:200]
-    return render(request, "orchestration/run_list.html", {"runs": recent, "campaign": campaign})
+    return render(
+        request,
+        "orchestration/run_list.html",
+        {
+            "runs": recent,
+            "chosen": chosen,
+            "filtered": any(chosen.values()),
+            "states": RunState.values,
+            "workflows": Workflow.objects.visible_to(request.user, deleted=True).only("pk", "name"),
+            "robots": Robot.objects.values_list("name", flat=True),
+            "campaign": chosen["campaign"],
+        },
+    )
 
 
 def _coerce(spec, raw: str | None):

@@ -122,3 +122,33 @@ def test_the_page_reconnects_after_the_server_restarts_and_misses_nothing(browse
             expect(page.get_by_test_id("run-connection")).to_have_text("live")
     finally:
         servers.free_port = original
+
+
+def test_the_runs_list_filters_by_workflow_state_robot_and_user(browser, site, owner, teammate):  # noqa: F811
+    from orchestration import runs
+    from tests.factories import document, make_robot
+    from tests.orchestration.runhelpers import wait_for
+
+    first = make_workflow(owner, document(name="First"))
+    second = make_workflow(owner, document(name="Second"))
+    make_robot("ot2-sim", simulate=True)
+    done = wait_for(runs.create_run(first, user=owner).pk)
+    other = wait_for(runs.create_run(second, user=owner).pk)
+    page = browser.new_context().new_page()
+    login(page, site, "olivia")
+    page.goto(f"{site}/runs/")
+    rows = page.locator("[data-testid=run-list] tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_test_id("filter-workflow").select_option(label="Second")
+    page.get_by_test_id("filter-apply").click()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_test_id(f"run-row-{other.pk}")).to_be_visible()
+    page.get_by_test_id("filter-workflow").select_option(label="all workflows")
+    page.get_by_test_id("filter-state").select_option("completed")
+    page.get_by_test_id("filter-user").fill("olivia")
+    page.get_by_test_id("filter-apply").click()
+    expect(rows).to_have_count(2)
+    page.get_by_test_id("filter-user").fill("theo")
+    page.get_by_test_id("filter-apply").click()
+    expect(rows).to_have_text(["No runs yet."])
+    assert done.state == "completed"

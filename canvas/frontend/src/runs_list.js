@@ -18,10 +18,13 @@ export function mountRunsList(tbody) {
     return true;
   }
 
+  // A filtered list follows the rows it shows; new runs join only the unfiltered list.
+  const filtered = tbody.closest("table").dataset.filtered === "1";
+
   function update(message) {
     if (message.type !== "run") return;
     latest[message.run] = message.state;
-    if (show(message.run) || fetching.has(message.run)) return;
+    if (show(message.run) || fetching.has(message.run) || filtered) return;
     fetching.add(message.run);
     fetch(`/api/runs/${message.run}`, { credentials: "same-origin" }).then((r) => r.ok && r.json())
       .then((run) => {
