@@ -265,15 +265,37 @@ def test_a_mix_is_two_numbers_and_broken_json_shows_its_error(browser, site, own
     )
     assert stock["params"]["mix_after"] == [3, 40]
 
+    asking = document(
+        nodes=[
+            {
+                "id": "ask",
+                "type": "control.input",
+                "params": {"message": "Weigh", "fields": [{"name": "mass"}]},
+            }
+        ],
+        edges=[],
+    )
+    page.goto(f"{site}/workflows/{make_workflow(owner, asking).pk}/edit")
+    page.get_by_test_id("node-ask").click()
+    fields = page.get_by_test_id("field-fields")
+    fields.fill('[{"name": "mass", ')
+    expect(page.get_by_test_id("field-fields-json-error")).to_contain_text("not valid JSON yet")
+    expect(fields).to_have_value('[{"name": "mass", ')  # kept as typed, not thrown away
+    fields.fill('[{"name": "mass", "unit": "g"}]')
+    expect(page.get_by_test_id("field-fields-json-error")).to_have_count(0)
+
+    # Record data: a table of names and values
     other = make_workflow(owner, document())
     page.goto(f"{site}/workflows/{other.pk}/edit")
     page.get_by_test_id("node-b").click()
-    values = page.get_by_test_id("field-values")
-    values.fill('{"n": 2, ')
-    expect(page.get_by_test_id("field-values-json-error")).to_contain_text("not valid JSON yet")
-    expect(values).to_have_value('{"n": 2, ')  # kept as typed, not thrown away
-    values.fill('{"n": 2, "m": 3}')
-    expect(page.get_by_test_id("field-values-json-error")).to_have_count(0)
+    expect(page.get_by_test_id("field-values-key-0")).to_have_value("n")
+    page.get_by_test_id("field-values-add").click()
+    page.get_by_test_id("field-values-key-1").fill("ph")
+    page.get_by_test_id("field-values-value-1").fill("7.4")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("Saved version 2")
+    node = Workflow.objects.get(pk=other.pk).document["nodes"][1]
+    assert node["params"]["values"] == {"n": "{{ params.n }}", "ph": 7.4}
 
 
 def test_the_list_searches_duplicates_and_deletes_after_asking(browser, site, owner):  # noqa: F811

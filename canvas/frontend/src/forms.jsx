@@ -152,6 +152,7 @@ function ParamField({ name, schema, defs, kind, value, doc, deckDefs, onChange, 
   const pair = s.type === "array" && (s.prefixItems || []).length === 2
     && s.prefixItems.every((p) => ["number", "integer"].includes(resolve(p, defs).type));
   if (pair) return <PairField value={value} onChange={onChange} testid={testid} />;
+  if (s.type === "object" && !s.properties) return <KeyValueField value={value} onChange={onChange} testid={testid} refs={refs} />;
   return <JsonField value={value} onChange={onChange} testid={testid} />;
 }
 
@@ -170,6 +171,45 @@ function PairField({ value, onChange, testid }) {
       <input data-testid={`${testid}-1`} inputMode="decimal" aria-label="volume" placeholder="µL"
              value={second ?? ""} onChange={(e) => set(1, e.target.value)} /> µL
     </span>
+  );
+}
+
+// Named values (e.g. Record data): a table of name and value; a value is a number, true/false,
+// a reference ({{ … }}) or text.
+function valueOf(text) {
+  if (text === "true" || text === "false") return text === "true";
+  return asNumberOrReference(text);
+}
+
+function KeyValueField({ value, onChange, testid, refs }) {
+  const rows = Object.entries(value && typeof value === "object" ? value : {});
+  const [draft, setDraft] = useState(rows.length ? null : ["", ""]);
+  const shown = draft ? [...rows, draft] : rows;
+  const write = (next) => {
+    const clean = next.filter(([k]) => k.trim() !== "");
+    onChange(clean.length ? Object.fromEntries(clean.map(([k, v]) => [k.trim(), v])) : undefined);
+  };
+  const edit = (i, key, text) => {
+    const next = shown.map((r, j) => (j === i ? [key, text === null ? r[1] : valueOf(text)] : r));
+    if (draft && i === shown.length - 1) {
+      if (!key.trim()) { setDraft([key, text === null ? draft[1] : text]); return; }
+      setDraft(null);
+    }
+    write(next);
+  };
+  return (
+    <table className="key-values" data-testid={testid}>
+      <tbody>{shown.map(([k, v], i) => (
+        <tr key={i}>
+          <td><input aria-label="name" data-testid={`${testid}-key-${i}`} value={k} onChange={(e) => edit(i, e.target.value, null)} /></td>
+          <td className="with-ref"><input aria-label="value" data-testid={`${testid}-value-${i}`} value={v === undefined || v === null ? "" : String(v)}
+                     onChange={(e) => edit(i, k, e.target.value)} />
+            <RefPicker refs={refs} onPick={(r) => edit(i, k || `value${i + 1}`, r)} testid={`${testid}-ref-${i}`} /></td>
+          <td><button type="button" aria-label={`Remove ${k}`} onClick={() => write(shown.filter((_, j) => j !== i))}>×</button></td>
+        </tr>))}</tbody>
+      <tfoot><tr><td colSpan={3}><button type="button" data-testid={`${testid}-add`}
+        onClick={() => setDraft(["", ""])}>Add a value</button></td></tr></tfoot>
+    </table>
   );
 }
 
