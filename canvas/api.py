@@ -178,10 +178,7 @@ def save_workflow(request, workflow_id: int, body: SaveIn):
 
 @router.delete("/workflows/{int:workflow_id}", response={204: None})
 def delete_workflow(request, workflow_id: int):
-    workflow = permissions.get_workflow(request.user, workflow_id)
-    if not permissions.may_delete(request.user, workflow):
-        raise permissions.Forbidden("only the owner may delete a workflow")
-    workflow.soft_delete()  # its runs and versions stay, showing it as deleted
+    permissions.delete_workflow(request.user, workflow_id)
     return Status(204, None)
 
 

@@ -45,3 +45,13 @@ def get_workflow(
 
 def may_delete(user, workflow: Workflow) -> bool:
     return user.is_superuser or workflow.owner_id == user.pk
+
+
+def delete_workflow(user, workflow_id: int) -> Workflow:
+    """The owner (or a superuser) deletes a workflow: it leaves every list; its runs and
+    versions stay, showing it as deleted."""
+    workflow = get_workflow(user, workflow_id)
+    if not may_delete(user, workflow):
+        raise Forbidden("only the owner may delete a workflow")
+    workflow.soft_delete()
+    return workflow

@@ -30,10 +30,7 @@ def duplicate_workflow(request, workflow_id: int):
 
 @require_POST
 def delete_workflow(request, workflow_id: int):
-    workflow = permissions.get_workflow(request.user, workflow_id)
-    if not permissions.may_delete(request.user, workflow):
-        raise permissions.Forbidden("only the owner may delete a workflow")
-    workflow.soft_delete()  # its runs and versions stay, showing it as deleted
+    permissions.delete_workflow(request.user, workflow_id)
     return redirect("canvas:workflow-list")
 
 

@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from ninja import Router, Schema, Status
 
 from canvas import permissions
-from canvas.models import Permission, Workflow
+from canvas.models import Permission
 from orchestration import campaigns, optimisers, provenance
 from orchestration.models import Campaign, CampaignState
 from robots.models import Robot
@@ -131,8 +131,7 @@ def create_campaign(request, body: CampaignIn):
 
 @router.get("/campaigns")
 def list_campaigns(request, workflow: int | None = None):
-    visible = Workflow.objects.visible_to(request.user, deleted=True).values_list("pk", flat=True)
-    query = Campaign.objects.filter(workflow_id__in=list(visible)).select_related("version")
+    query = Campaign.objects.visible_to(request.user).select_related("version")
     if workflow is not None:
         query = query.filter(workflow_id=workflow)
     return [campaign_out(c, with_trials=False) for c in query[:500]]

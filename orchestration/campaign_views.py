@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 
 from canvas import permissions
 from canvas.document import Document
-from canvas.models import Permission, Workflow
+from canvas.models import Permission
 from orchestration import campaigns, optimisers
 from orchestration.campaign_api import campaign_out, visible_campaign
 from orchestration.models import Campaign
@@ -110,6 +110,5 @@ def campaign_page(request, campaign_id: int):
 
 
 def campaign_list(request):
-    visible = Workflow.objects.visible_to(request.user, deleted=True).values_list("pk", flat=True)
-    found = Campaign.objects.filter(workflow_id__in=list(visible)).select_related("workflow")
+    found = Campaign.objects.visible_to(request.user).select_related("workflow")
     return render(request, "orchestration/campaign_list.html", {"campaigns": found[:200]})

@@ -16,6 +16,7 @@ import jsonschema
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from canvas import references
 from canvas.document import Document
 from orchestration import optimisers, runs, wakeup
 from orchestration.models import (
@@ -182,14 +183,16 @@ def move(campaign_id: int, to: CampaignState, reason: str = "") -> bool:
 
 
 def objective_value(run: WorkflowRun, path: str):
-    """The value at `nodes.ID.output.KEY[.MORE]` of a run, or raise CampaignError."""
-    parts = path.split(".")
-    node = run.nodes.filter(node_id=parts[1]).first()
-    value = node.output if node else None
-    for key in parts[3:]:
-        if not isinstance(value, dict) or key not in value:
-            raise CampaignError(f"run {run.pk} has no {path}")
-        value = value[key]
+    """The value at `nodes.ID.output.KEY[.MORE]` of a run (read as a reference is), or raise
+    CampaignError."""
+    ref = references.parse(f"{{{{ {path} }}}}")
+    node = run.nodes.filter(node_id=ref.node).first() if ref and ref.node else None
+    try:
+        if node is None:
+            raise references.RefError(path)
+        value = references.lookup(ref, {}, {node.node_id: node.output})
+    except references.RefError:
+        raise CampaignError(f"run {run.pk} has no {path}")
     if not optimisers.finite(value):
         raise CampaignError(f"{path} is {value!r}, not a finite number")
     return float(value)

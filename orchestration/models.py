@@ -273,6 +273,12 @@ CAMPAIGN_FROM = {  # the states a campaign may move to each state from
 CAMPAIGN_ACTIVE = frozenset({CampaignState.RUNNING, CampaignState.PAUSED, CampaignState.STOPPING})
 
 
+class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Campaigns of the workflows the user may view (deleted ones included)."""
+        return self.filter(workflow__in=Workflow.objects.visible_to(user, deleted=True))
+
+
 class Campaign(models.Model):
     """A closed loop over one pinned workflow version: the optimiser suggests run parameters
     within `space`, the runs' `objectives` are read back, until a stopping rule holds."""
@@ -311,6 +317,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -38,7 +38,7 @@ def add_arguments(sub) -> None:
 def handle(command, campaign_action, account, **options) -> None:
     out = command.stdout
     if campaign_action == "start":
-        campaign = start(command, options["definition"], account)
+        campaign = start(options["definition"], account)
         out.write(f"campaign {campaign.pk} ({campaign.name}) started")
         if options["follow"]:
             follow(out, campaign.pk)
@@ -58,7 +58,7 @@ def handle(command, campaign_action, account, **options) -> None:
         out.write(f"campaign {campaign.pk}: {campaign_action}")
 
 
-def start(command, definition: str, account) -> Campaign:  # noqa: ARG001
+def start(definition: str, account) -> Campaign:
     try:
         body = json.loads(Path(definition).read_text())
     except (OSError, ValueError) as exc:
