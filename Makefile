@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null && echo yes)
 NODE_PATH_PREFIX := $(if $(NODE_OK),,PATH=$(BIN):$$PATH)
 
-.PHONY: install run test test-fast test-deps test-db lint bench redis prefect-server prefect-worker clean
+.PHONY: install run test test-frontend test-fast test-deps test-db lint bench redis prefect-server prefect-worker clean
 
 install: $(VENV)/.synced $(BUNDLE)
 	$(BIN)/python manage.py migrate --noinput -v 0
@@ -38,17 +38,22 @@ run: install
 
 # Style, and the architecture: import-linter's contracts (pyproject.toml) fail on an import
 # from a lower app into a higher one, or a cycle of imports inside an app.
-lint: $(VENV)/.synced
+lint: $(VENV)/.synced $(FRONTEND)/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	cd $(FRONTEND) && $(NODE_PATH_PREFIX) npm run lint --silent
+
+# The front end's unit tests (vitest): the editor's document operations, undo/redo, keymap.
+test-frontend: $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && $(NODE_PATH_PREFIX) npm test --silent
 
 test-deps:
 	@tests/install_deps.sh
 
 # Two pytest workers (pytest-xdist): the Prefect tests in one (tests/conftest.py), the rest shared.
 PYTEST_WORKERS ?= 2
-test: install lint test-deps
+test: install lint test-frontend test-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 

@@ -131,13 +131,14 @@ def list_workflows(request):
 
 
 @router.post("/workflows", response={201: WorkflowOut, 422: Refused})
-def create_workflow(request, document: Body[dict[str, Any]]):
-    """The body is the workflow document itself. A draft with problems is saved and its
-    `errors` listed; a body that is not a workflow at all is refused (422)."""
+def create_workflow(request, document: Body[dict[str, Any]], message: str = "Created"):
+    """The body is the workflow document itself (`message`: version 1's). A draft with problems
+    is saved and its `errors` listed; a body that is not a workflow at all is refused (422)."""
     report, refused = check_document(document)
     if refused:
         return refused
-    workflow = Workflow.create(document, request.user, problems=report.as_json())
+    message = message[:500] or "Created"
+    workflow = Workflow.create(document, request.user, message, problems=report.as_json())
     return Status(201, workflow_out(workflow, request.user))
 
 

@@ -104,6 +104,22 @@ class Position(_Strict):
     y: float
 
 
+class Note(_Strict):
+    """A sticky note on the canvas; never run."""
+
+    id: str = Id
+    text: str = Field(default="", max_length=5000)
+    position: Position
+
+
+class Group(_Strict):
+    """A titled box around steps on the canvas; never run. A step is in one group at most."""
+
+    id: str = Id
+    title: str = Field(min_length=1, max_length=200)
+    nodes: list[str] = Field(min_length=1, max_length=100_000)
+
+
 class Node(_Strict):
     id: str = Field(pattern=NODE_ID)
     type: str = Field(min_length=1, max_length=100)
@@ -133,6 +149,8 @@ class Header(BaseModel):
     robot: Robot | None = None
     deck: Deck | None = None
     parameters: dict[str, Parameter] = {}
+    groups: list[Group] = []  # the canvas's group boxes and sticky notes: a compatible
+    notes: list[Note] = []  # extension of the format, ignored by execution
     nodes: list[Any]
     edges: list[Any]
 

@@ -132,6 +132,7 @@ class _Validator:
         self.check_robot_and_deck()
         self.check_node_params()
         self.check_conditions()
+        self.check_canvas_items()
         if not self.header.nodes:
             self.add("nodes", "the workflow has no steps yet")
         document = None
@@ -329,6 +330,26 @@ class _Validator:
                 continue
             self.check_reference(edge.target, condition.ref, path)
 
+
+    def check_canvas_items(self):
+        """Group boxes and notes: ids unique among themselves and the steps; a group names
+        steps that exist, each step in one group at most."""
+        ids = set(self.nodes)
+        grouped: dict[str, str] = {}
+        for kind, items in (("groups", self.header.groups), ("notes", self.header.notes)):
+            for item in items:
+                if item.id in ids:
+                    self.add(f"{kind}[{item.id}]", f"{item.id} is also the id of another item")
+                ids.add(item.id)
+        for group in self.header.groups:
+            path = f"groups[{group.id}].nodes"
+            for node_id in group.nodes:
+                if node_id not in self.nodes:
+                    self.add(path, f"group {group.id}: no step {node_id}")
+                elif node_id in grouped:
+                    self.add(path, f"{node_id} is in groups {grouped[node_id]} and {group.id}")
+                else:
+                    grouped[node_id] = group.id
 
 def check_value(name: str, spec, value) -> str | None:
     """Whether a run parameter's value fits its declaration; the message names it."""

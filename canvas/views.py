@@ -34,10 +34,10 @@ def delete_workflow(request, workflow_id: int):
     return redirect("canvas:workflow-list")
 
 
-@require_POST
 def new_workflow(request):
-    workflow = Workflow.create(dict(NEW_DOCUMENT), request.user, message="New workflow")
-    return redirect("canvas:edit", workflow_id=workflow.pk)
+    """The editor on an empty workflow: nothing is stored until it is saved."""
+    config = {"workflowId": None, "version": 0, "document": NEW_DOCUMENT, "mayEdit": True}
+    return render(request, "canvas/edit.html", {"config": {**config, "mayRun": True}})
 
 
 def edit_workflow(request, workflow_id: int):

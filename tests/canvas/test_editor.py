@@ -29,7 +29,7 @@ def connect(page, source, target):
 def test_build_connect_refuse_a_cycle_save_and_undo(browser, site, owner):  # noqa: F811
     page = signed_in(browser, site)
     page.get_by_test_id("new-workflow").click()
-    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("palette-item-control.log").drag_to(page.get_by_test_id("canvas"))
     page.get_by_test_id("field-message").fill("first")
     page.get_by_test_id("palette-item-control.delay").click()  # by click: after log1, joined
@@ -41,15 +41,17 @@ def test_build_connect_refuse_a_cycle_save_and_undo(browser, site, owner):  # no
     expect(page.get_by_test_id("edit-notice")).to_contain_text("would make a cycle")
     page.get_by_test_id("workflow-name").fill("Built by hand")
     page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
+    assert not Workflow.objects.exists()  # a new workflow is stored when it is first saved
     page.get_by_test_id("save-message").fill("first draft")
     page.get_by_test_id("save-button").click()
-    page.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 2')")
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 1')")
     workflow = Workflow.objects.get(name="Built by hand")
+    assert page.url == f"{site}/workflows/{workflow.pk}/edit"
     doc = workflow.document
     assert [n["type"] for n in doc["nodes"]] == ["control.log", "control.delay"]
     assert doc["edges"] == [{"source": "log1", "target": "delay1"}]
     assert doc["nodes"][0]["params"] == {"message": "first"}
-    assert workflow.versions.get(number=2).message == "first draft"
+    assert workflow.versions.get(number=1).message == "first draft"
     expect(page.get_by_test_id("run-button")).to_be_enabled()
     page.get_by_test_id("undo-button").click()
     page.wait_for_selector("[data-testid=unsaved]")
@@ -99,7 +101,7 @@ def test_a_save_after_someone_else_saved_offers_a_copy_and_loses_nothing(browser
 def test_set_up_a_deck_and_a_transfer_from_an_empty_workflow(browser, site, owner):  # noqa: F811
     page = signed_in(browser, site)
     page.get_by_test_id("new-workflow").click()
-    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("deck-robot").select_option("OT-2")
     page.get_by_test_id("deck-slot-1-labware").select_option("opentrons_96_tiprack_300ul")
     page.get_by_test_id("deck-slot-2-labware").select_option("nest_12_reservoir_15ml")
@@ -118,7 +120,7 @@ def test_set_up_a_deck_and_a_transfer_from_an_empty_workflow(browser, site, owne
     page.get_by_test_id("field-dest-wells").blur()
     page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
     page.get_by_test_id("save-button").click()
-    page.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 2')")
+    page.wait_for_selector("[data-testid=edit-notice]:has-text('Saved version 1')")
     doc = Workflow.objects.get(owner=owner).document
     assert doc["robot"] == {"type": "OT-2", "api_level": "2.20"}
     assert {lw["id"]: (lw["load_name"], lw["slot"]) for lw in doc["deck"]["labware"]} == {
@@ -224,7 +226,7 @@ def test_three_steps_added_by_click_land_in_three_places_each_after_the_last(
 ):
     page = signed_in(browser, site)
     page.get_by_test_id("new-workflow").click()
-    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.wait_for_url(f"{site}/workflows/new")
     for _ in range(3):
         page.get_by_test_id("palette-item-control.log").click()
     expect(page.locator(".react-flow__node")).to_have_count(3)

@@ -72,7 +72,7 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
     example = json.loads((SHARED_EXAMPLES / "serial_dilution_ot2.json").read_text())
     page = signed_in(browser, site)
     page.get_by_test_id("new-workflow").click()
-    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("workflow-name").fill(example["name"])
 
     page.get_by_test_id("tab-workflow").click()
@@ -113,7 +113,7 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
     connect(page, "solution", "dilute")
     page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 2")
     settle(page)
-    save(page, 2, "built by hand")
+    save(page, 1, "built by hand")
     if os.environ.get("SDL_README_SCREENSHOTS"):  # refresh the README's picture of the editor
         page.get_by_test_id("layout-button").click()
         page.wait_for_timeout(600)
@@ -220,11 +220,11 @@ def test_restore_version_one_see_the_diff_and_export_then_import(browser, site, 
 
     page.goto(f"{site}/")
     page.get_by_test_id("new-workflow").click()
-    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("import-file").set_input_files(str(exported))
     page.wait_for_selector("[data-testid=edit-notice]:has-text('Imported')")
     page.get_by_test_id("node-ok").wait_for()
-    save(page, 2, "imported")
+    save(page, 1, "imported")
     copy = Workflow.objects.exclude(pk=workflow.pk).get()
     assert copy.document == workflow.document
 
@@ -232,7 +232,7 @@ def test_restore_version_one_see_the_diff_and_export_then_import(browser, site, 
 def test_modules_on_the_deck_help_and_a_live_run_on_the_canvas(browser, site, owner):  # noqa: F811
     page = signed_in(browser, site)
     page.get_by_test_id("new-workflow").click()
-    page.wait_for_url(f"{site}/workflows/*/edit")
+    page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("deck-robot").select_option("Flex")
     page.get_by_test_id("deck-slot-D1-module").select_option("temperatureModuleV2")
     page.get_by_test_id("deck-slot-D1-module-labware").select_option(
@@ -243,7 +243,7 @@ def test_modules_on_the_deck_help_and_a_live_run_on_the_canvas(browser, site, ow
     expect(page.get_by_test_id("help-overlay")).to_contain_text("Ctrl+Shift+Z")
     page.keyboard.press("Escape")
     page.get_by_test_id("help-overlay").wait_for(state="detached")
-    save(page, 2)
+    save(page, 1)
     deck = Workflow.objects.get(owner=owner).document["deck"]
     assert deck["modules"] == [
         {

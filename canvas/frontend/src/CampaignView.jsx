@@ -2,6 +2,7 @@
 // against the objective, the trials table, and pause / resume / stop.
 import { useEffect, useRef, useState } from "react";
 import { LiveRun } from "./live.js";
+import * as api from "./api.js";
 
 const ACTIVE = ["running", "paused", "stopping"];
 const W = 520; const H = 220; const PAD = 36;
@@ -25,8 +26,8 @@ function ObjectivePlot({ trials, objective }) {
   const yRaw = scale(ys, H, PAD);
   const y = (v) => H - yRaw(v);
   const isBetter = better(objective.direction);
-  let best = null;
-  const bestLine = points.map((p) => { if (best === null || isBetter(p.v, best)) best = p.v; return `${x(p.n)},${y(best)}`; });
+  const bests = points.reduce((acc, p) => [...acc, acc.length && !isBetter(p.v, acc[acc.length - 1]) ? acc[acc.length - 1] : p.v], []);
+  const bestLine = points.map((p, i) => `${x(p.n)},${y(bests[i])}`);
   return (
     <svg width={W} height={H} className="plot" data-testid="campaign-plot" role="img"
          aria-label={`${objective.path} per trial, and the best so far`}>
@@ -60,11 +61,8 @@ function ParameterPlot({ trials, dimension, objective }) {
   );
 }
 
-function post(path, csrf) {
-  return fetch(path, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf } });
-}
 
-export function CampaignView({ config, csrf }) {
+export function CampaignView({ config }) {
   const [campaign, setCampaign] = useState(config.campaign);
   const [notice, setNotice] = useState("");
   const id = campaign.id;
@@ -73,14 +71,13 @@ export function CampaignView({ config, csrf }) {
   const pending = useRef(null);
   useEffect(() => {
     if (!ACTIVE.includes(campaign.state) && campaign.state !== "draft") return undefined;
-    const refresh = () => fetch(`/api/campaigns/${id}`, { credentials: "same-origin" })
-      .then((r) => r.json()).then(setCampaign, () => {});
+    const refresh = () => api.campaign(id).then(setCampaign, () => {});
     const soon = () => { clearTimeout(pending.current); pending.current = setTimeout(refresh, 100); };
     const stream = new LiveRun("/ws/runs/", { onEvent: (m) => m.type === "run" && soon(), dedupe: false });
     const timer = setInterval(refresh, 5000);
     return () => { stream.close(); clearInterval(timer); clearTimeout(pending.current); };
   }, [id, campaign.state]);
-  const act = (action) => post(`/api/campaigns/${id}/${action}`, csrf).then(async (r) => {
+  const act = (action) => api.post(`/api/campaigns/${id}/${action}`).then(async (r) => {
     const answer = await r.json();
     if (r.ok) { setCampaign(answer); setNotice(""); } else setNotice(answer.detail);
   });

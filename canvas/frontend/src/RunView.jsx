@@ -6,6 +6,7 @@ import { LiveRun } from "./live.js";
 import { nodeEnded, runEnded } from "./vocabulary.js";
 import { PlateMap } from "./panels.jsx";
 import { fillsOf } from "./LiquidsPanel.jsx";
+import * as api from "./api.js";
 
 
 function initial(config) {
@@ -61,7 +62,7 @@ function seconds(from, to) {
 
 // A new run from this node: the completed steps before it are kept (and replayed on the
 // robot's simulator), with the parameters corrected here. A real robot asks for the deck.
-function ResumeForm({ config, csrf, nodeId }) {
+function ResumeForm({ config, nodeId }) {
   const specs = config.document.parameters || {};
   const [values, setValues] = useState(() => ({ ...config.run.parameters }));
   const [confirmed, setConfirmed] = useState(false);
@@ -70,10 +71,7 @@ function ResumeForm({ config, csrf, nodeId }) {
   const submit = (event) => {
     event.preventDefault();
     const body = { parameters: values, deck_confirmed: confirmed, fresh_tip: freshTip };
-    fetch(`/api/runs/${config.run.id}/resume-from/${encodeURIComponent(nodeId)}`, {
-      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-    }).then(async (r) => {
+    api.resumeFrom(config.run.id, nodeId, body).then(async (r) => {
       const answer = await r.json();
       if (r.ok) window.location.assign(`/runs/${answer.id}/`);
       else setProblem(answer.detail || `refused (${r.status})`);
@@ -135,8 +133,7 @@ function RunWells({ runId, done }) {
   const [state, setState] = useState(null);
   useEffect(() => {
     let gone = false;
-    fetch(`/api/runs/${runId}/liquids`, { credentials: "same-origin" }).then((r) => r.json())
-      .then((answer) => !gone && setState(answer), () => {});
+    api.runLiquids(runId).then((answer) => !gone && setState(answer), () => {});
     return () => { gone = true; };
   }, [runId, done]);
   if (!state || !state.liquids.length) return <div className="run-wells" />;
@@ -156,9 +153,7 @@ function NodeDetail({ runId, nodeId, live, onClose, resume }) {
   const [detail, setDetail] = useState(null);
   useEffect(() => {
     let gone = false;
-    fetch(`/api/runs/${runId}`, { credentials: "same-origin" })
-      .then((r) => r.json())
-      .then((run) => !gone && setDetail(run.nodes.find((n) => n.node_id === nodeId)));
+    api.run(runId).then((run) => !gone && setDetail(run.nodes.find((n) => n.node_id === nodeId)), () => {});
     return () => { gone = true; };
   }, [runId, nodeId, live.state, live.attempts]);
   const node = detail || {};
@@ -187,7 +182,7 @@ function NodeDetail({ runId, nodeId, live, onClose, resume }) {
   );
 }
 
-function RunView({ config, csrf }) {
+function RunView({ config }) {
   const runId = config.run.id;
   const [run, dispatch] = useReducer(reduce, config, initial);
   const [connection, setConnection] = useState("connecting");
@@ -269,7 +264,7 @@ function RunView({ config, csrf }) {
                                  onClose={() => setSelected(null)}
                                  resume={config.mayControl && ended
                                    && ["failed", "cancelled"].includes(run.nodes[selected]?.state)
-                                   && <ResumeForm key={selected} config={config} csrf={csrf} nodeId={selected} />} />}
+                                   && <ResumeForm key={selected} config={config} nodeId={selected} />} />}
       </div>
       <RunWells runId={runId} done={done} />
       <div className="run-log" data-testid="run-log" aria-live="polite">
@@ -283,6 +278,6 @@ function RunView({ config, csrf }) {
   );
 }
 
-export function RunViewRoot({ config, csrf }) {
-  return <ReactFlowProvider><RunView config={config} csrf={csrf} /></ReactFlowProvider>;
+export function RunViewRoot({ config }) {
+  return <ReactFlowProvider><RunView config={config} /></ReactFlowProvider>;
 }

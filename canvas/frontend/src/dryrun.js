@@ -1,6 +1,7 @@
 // The whole-workflow dry run (POST /api/dry-run): played on the Opentrons simulator by the
 // server while the user keeps editing; its findings join the validation report.
 import { useEffect, useState } from "react";
+import * as api from "./api.js";
 
 export const DRY_RUN_BLOCKS = ["problems", "crashed", "timed out"];
 
@@ -15,29 +16,27 @@ export function dryRunLabel(dry) {
   return `Dry run: ${dry.status}${dry.why ? ` (${dry.why})` : ""}`;
 }
 
-export function useDryRun(doc, enabled, csrf) {
-  const [dry, setDry] = useState({ status: "idle", problems: [] });
+const IDLE = { status: "idle", problems: [] };
+
+export function useDryRun(doc, enabled) {
+  const [dry, setDry] = useState(IDLE);
   useEffect(() => {
-    if (!enabled) { setDry({ status: "idle", problems: [] }); return undefined; }
+    if (!enabled) return undefined;
     let gone = false;
     let timer = null;
     const show = (answer) => {
       if (gone) return;
       setDry({ problems: [], ...answer });
       if (answer.status === "checking" && answer.key) {
-        timer = setTimeout(() => fetch(`/api/dry-run/${answer.key}`, { credentials: "same-origin" })
-          .then((r) => r.json()).then(show, () => {}), 400);
+        timer = setTimeout(() => api.dryRunResult(answer.key).then(show, () => {}), 400);
       }
     };
     const start = setTimeout(() => {
       setDry((d) => ({ ...d, status: "checking" }));
-      fetch("/api/dry-run", {
-        method: "POST", credentials: "same-origin", body: JSON.stringify({ document: doc }),
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      }).then((r) => (r.ok ? r.json() : { status: "crashed", why: `the server answered ${r.status}` }))
+      api.startDryRun(doc).then((r) => (r.ok ? r.json() : { status: "crashed", why: `the server answered ${r.status}` }))
         .then(show, () => {});
     }, 600);
     return () => { gone = true; clearTimeout(start); clearTimeout(timer); };
-  }, [doc, enabled, csrf]);
-  return dry;
+  }, [doc, enabled]);
+  return enabled ? dry : IDLE;
 }

@@ -1,6 +1,7 @@
 // The side panel: a node's form generated from its JSON Schema, and an edge's condition.
 import { useState } from "react";
 import { PlateMap } from "./panels.jsx";
+import { renameNode, ungroup, updateGroup } from "./docops.js";
 
 function resolve(schema, defs) {
   let s = schema || {};
@@ -232,16 +233,6 @@ function JsonField({ value, onChange, testid }) {
   </>);
 }
 
-// A node's id may change: edges and references to its output follow it.
-export function renameNode(d, from, to) {
-  d.nodes.forEach((n) => { if (n.id === from) n.id = to; });
-  const follow = (value) => JSON.parse(JSON.stringify(value).replace(
-    new RegExp(`nodes\\.${from}\\.output`, "g"), `nodes.${to}.output`));
-  d.nodes = d.nodes.map(follow);
-  d.edges = d.edges.map((e) => ({ ...follow(e), source: e.source === from ? to : e.source, target: e.target === from ? to : e.target }));
-  return d;
-}
-
 function IdField({ node, doc, change }) {
   const [problem, setProblem] = useState("");
   return (
@@ -341,5 +332,23 @@ export function EdgeForm({ index, edge, errors, change, doc, types = {} }) {
       <div className="hint" data-testid="edge-when">{edge.when || ""}</div>
       <Errors errors={errors} prefix={`edges[${index}]`} name="when" />
     </form>
+  );
+}
+
+// A group box: its title, its steps, and ungrouping (the steps stay).
+export function GroupForm({ group, doc, change, onGoTo }) {
+  const labels = Object.fromEntries(doc.nodes.map((n) => [n.id, n.label || n.id]));
+  return (
+    <section className="node-form" data-testid="group-form">
+      <h3>Group</h3>
+      <label>Title <input data-testid="group-title-input" defaultValue={group.title} maxLength={200}
+                          onBlur={(e) => { const title = e.target.value.trim() || group.title;
+                            if (title !== group.title) change((d) => updateGroup(d, group.id, { title })); }} /></label>
+      <p className="hint">Drag the title on the canvas to move the group with its steps; Delete removes the box, not the steps.</p>
+      <ul>{group.nodes.map((id) => (
+        <li key={id}><button type="button" className="link" onClick={() => onGoTo(id)}>{labels[id] || id}</button></li>))}
+      </ul>
+      <button type="button" data-testid="ungroup-button" onClick={() => change((d) => ungroup(d, [group.id]))}>Ungroup</button>
+    </section>
   );
 }

@@ -1,5 +1,5 @@
 // The workflow drawn with React Flow: shared by the run page (read-only) and the editor.
-import { memo } from "react";
+import { memo, useState } from "react";
 import { Handle, Position } from "@xyflow/react";
 import dagre from "@dagrejs/dagre";
 import { VOCABULARY } from "./vocabulary.js";
@@ -70,7 +70,31 @@ export const StepNode = memo(function StepNode({ data, selected }) {
   );
 });
 
-export const nodeTypes = { step: StepNode };
+// A sticky note: free text on the canvas, edited in place, never run.
+export const NoteNode = memo(function NoteNode({ data }) {
+  const [text, setText] = useState(data.text);
+  const [was, setWas] = useState(data.text);
+  if (data.text !== was) { setWas(data.text); setText(data.text); } // undo, or another edit
+  return (
+    <div className="sticky-note" data-testid={`note-${data.noteId}`}>
+      <textarea className="nodrag" aria-label="Note" data-testid={`note-text-${data.noteId}`} value={text}
+                placeholder="A note…" readOnly={!data.onText} onChange={(e) => setText(e.target.value)}
+                onBlur={() => text !== data.text && data.onText && data.onText(data.noteId, text)} />
+    </div>
+  );
+});
+
+// A group's box: drawn behind its steps; dragging it (by its title) moves them.
+export const GroupNode = memo(function GroupNode({ data, selected }) {
+  return (
+    <div className={`group-box${selected ? " selected" : ""}`} data-testid={`group-${data.groupId}`}
+         style={{ width: data.width, height: data.height }}>
+      <div className="group-title" data-testid={`group-title-${data.groupId}`}>{data.title}</div>
+    </div>
+  );
+});
+
+export const nodeTypes = { step: StepNode, note: NoteNode, group: GroupNode };
 
 export function layout(nodes, edges) {
   const g = new dagre.graphlib.Graph();

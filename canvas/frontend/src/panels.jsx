@@ -1,6 +1,8 @@
 // Side panels of the editor: the plate map, the workflow's parameters, version history with
 // restore and diff, and the keyboard help.
 import { useEffect, useRef, useState } from "react";
+import * as api from "./api.js";
+import { helpRows } from "./keymap.js";
 
 // --- Plate map: wells chosen on the labware's real grid (click, shift/ctrl-click, drag) ----
 
@@ -23,16 +25,18 @@ export function PlateMap({ labware, chosen, onChange, testid, fill = {} }) {
     (a, b) => where[a][0] - where[b][0] || where[a][1] - where[b][1]); // row by row, as people read
   const move = (d) => { dragging.current = d; setDrag(d); };
   const finish = useRef(null);
-  finish.current = () => {
-    const d = dragging.current;
-    if (!d) return;
-    move(null);
-    const box = columns.flat().filter(boxOf(d));
-    const single = box.length === 1 && d.from === d.to;
-    let next = box;
-    if (d.add) next = single && chosen.includes(box[0]) ? chosen.filter((w) => w !== box[0]) : [...new Set([...chosen, ...box])];
-    onChange(order(next));
-  };
+  useEffect(() => {  // the latest choice, for the mouseup that ends a drag
+    finish.current = () => {
+      const d = dragging.current;
+      if (!d) return;
+      move(null);
+      const box = columns.flat().filter(boxOf(d));
+      const single = box.length === 1 && d.from === d.to;
+      let next = box;
+      if (d.add) next = single && chosen.includes(box[0]) ? chosen.filter((w) => w !== box[0]) : [...new Set([...chosen, ...box])];
+      onChange(order(next));
+    };
+  });
   useEffect(() => {
     const up = () => finish.current();
     window.addEventListener("mouseup", up);
@@ -162,13 +166,13 @@ export function diffDocuments(before, after) {
   return lines;
 }
 
-export function HistoryPanel({ workflowId, version, csrf, onRestored, dirty }) {
+export function HistoryPanel({ workflowId, version, onRestored, dirty }) {
   const [versions, setVersions] = useState([]);
   const [pair, setPair] = useState({ from: null, to: null });
   const [diff, setDiff] = useState(null);
   const cache = useRef({});
   useEffect(() => {
-    fetch(`/api/workflows/${workflowId}/versions`, { credentials: "same-origin" }).then((r) => r.json()).then((found) => {
+    api.versions(workflowId).then((found) => {
       const list = [...found].sort((x, y) => y.number - x.number); // newest first
       setVersions(list);
       if (list.length >= 2) setPair({ from: list[1].number, to: list[0].number });
@@ -176,8 +180,7 @@ export function HistoryPanel({ workflowId, version, csrf, onRestored, dirty }) {
   }, [workflowId, version]);
   const documentOf = async (n) => {
     if (!cache.current[n]) {
-      cache.current[n] = fetch(`/api/workflows/${workflowId}/versions/${n}`, { credentials: "same-origin" })
-        .then((r) => r.json()).then((v) => v.document);
+      cache.current[n] = api.version(workflowId, n).then((v) => v.document);
     }
     return cache.current[n];
   };
@@ -187,9 +190,7 @@ export function HistoryPanel({ workflowId, version, csrf, onRestored, dirty }) {
   };
   const restore = async (n) => {
     if (dirty && !window.confirm(`Discard your unsaved changes and restore version ${n}?`)) return;
-    const response = await fetch(`/api/workflows/${workflowId}/versions/${n}/restore`, {
-      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf },
-    });
+    const response = await api.restoreVersion(workflowId, n);
     if (response.ok) onRestored(await response.json(), n);
   };
   const numbers = versions.map((v) => v.number);
@@ -231,25 +232,11 @@ export function HistoryPanel({ workflowId, version, csrf, onRestored, dirty }) {
 
 // --- Keyboard help ----------------------------------------------------------------------------
 
-export const SHORTCUTS = [
-  ["Ctrl+S", "save (with the version message)"],
-  ["Ctrl+Z", "undo"],
-  ["Ctrl+Shift+Z, Ctrl+Y", "redo"],
-  ["Ctrl+C, Ctrl+V", "copy and paste nodes (also between two open workflows)"],
-  ["Ctrl+D", "duplicate the selection"],
-  ["Delete, Backspace", "delete the selection"],
-  ["Shift+click, Shift+drag", "select several nodes"],
-  ["Enter on a palette item", "add that step"],
-  ["Shift+click or drag on a plate map", "add wells to the selection"],
-  ["?", "this help"],
-  ["Escape", "close this help"],
-];
-
 export function HelpOverlay({ onClose }) {
   return (
     <div className="dialog help" role="dialog" aria-label="Keyboard shortcuts" data-testid="help-overlay">
       <h3>Keyboard shortcuts</h3>
-      <table><tbody>{SHORTCUTS.map(([keys, what]) => <tr key={keys}><td><kbd>{keys}</kbd></td><td>{what}</td></tr>)}</tbody></table>
+      <table><tbody>{helpRows().map(([keys, what]) => <tr key={keys}><td><kbd>{keys}</kbd></td><td>{what}</td></tr>)}</tbody></table>
       <button type="button" onClick={onClose}>Close</button>
     </div>
   );

@@ -1,5 +1,6 @@
 // The runs list: each row's state follows the run live.
 import { LiveRun } from "./live.js";
+import * as api from "./api.js";
 
 export function mountRunsList(tbody) {
   // This stream mixes runs, so its sequence numbers are not one run's: no de-duplication.
@@ -26,7 +27,7 @@ export function mountRunsList(tbody) {
     latest[message.run] = message.state;
     if (show(message.run) || fetching.has(message.run) || filtered) return;
     fetching.add(message.run);
-    fetch(`/api/runs/${message.run}`, { credentials: "same-origin" }).then((r) => r.ok && r.json())
+    api.run(message.run).catch(() => null)
       .then((run) => {
         fetching.delete(message.run);
         if (run) {
