@@ -330,7 +330,6 @@ class _Validator:
                 continue
             self.check_reference(edge.target, condition.ref, path)
 
-
     def check_canvas_items(self):
         """Group boxes and notes: ids unique among themselves and the steps; a group names
         steps that exist, each step in one group at most."""
@@ -350,6 +349,7 @@ class _Validator:
                     self.add(path, f"{node_id} is in groups {grouped[node_id]} and {group.id}")
                 else:
                     grouped[node_id] = group.id
+
 
 def check_value(name: str, spec, value) -> str | None:
     """Whether a run parameter's value fits its declaration; the message names it."""
