@@ -363,3 +363,74 @@ def test_go_to_a_step_by_its_name(browser, site, owner):  # noqa: F811
     page.get_by_test_id("step-search").fill("nothing like it")
     page.get_by_test_id("step-search").press("Enter")
     expect(page.get_by_test_id("edit-notice")).to_contain_text("No step matches")
+
+
+def test_group_steps_move_them_by_the_title_and_leave_a_sticky_note(browser, site, owner):  # noqa: F811
+    from tests.factories import document
+
+    doc = document(
+        nodes=[
+            {
+                "id": "a",
+                "type": "control.log",
+                "params": {"message": "1"},
+                "position": {"x": 0, "y": 0},
+            },
+            {
+                "id": "b",
+                "type": "control.log",
+                "params": {"message": "2"},
+                "position": {"x": 300, "y": 0},
+            },
+            {
+                "id": "c",
+                "type": "control.log",
+                "params": {"message": "3"},
+                "position": {"x": 600, "y": 0},
+            },
+        ],
+        edges=[{"source": "a", "target": "b"}, {"source": "b", "target": "c"}],
+    )
+    workflow = make_workflow(owner, doc)
+    page = signed_in(browser, site)
+    page.goto(f"{site}/workflows/{workflow.pk}/edit")
+    page.get_by_test_id("node-a").click()
+    page.get_by_test_id("node-b").click(modifiers=["Shift"])
+    page.get_by_test_id("group-button").click()
+    title = page.get_by_test_id("group-title-group1")
+    expect(title).to_have_text("Group 1")
+    title.click()
+    page.get_by_test_id("group-title-input").fill("Prepare")
+    page.get_by_test_id("group-title-input").blur()
+    expect(title).to_have_text("Prepare")
+
+    before = {n: page.get_by_test_id(f"node-{n}").bounding_box() for n in "abc"}
+    box = title.bounding_box()
+    page.mouse.move(box["x"] + 10, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + 125, steps=8)
+    page.mouse.up()
+    after = {n: page.get_by_test_id(f"node-{n}").bounding_box() for n in "abc"}
+    for n in "ab":  # the group's steps moved with it, together
+        assert after[n]["y"] - before[n]["y"] > 50
+        assert round(after[n]["y"] - before[n]["y"]) == round(after["a"]["y"] - before["a"]["y"])
+    assert after["c"] == before["c"]
+
+    page.get_by_test_id("note-button").click()
+    note = page.get_by_test_id("note-text-note1")
+    note.fill("Check the tip boxes first")
+    note.blur()
+    page.wait_for_selector("[data-testid=validation-errors]:has-text('No problems')")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("Saved version 2")
+    saved = Workflow.objects.get(pk=workflow.pk).document
+    assert saved["groups"] == [{"id": "group1", "title": "Prepare", "nodes": ["a", "b"]}]
+    assert saved["notes"][0]["text"] == "Check the tip boxes first"
+    at = {n["id"]: n["position"] for n in saved["nodes"]}
+    assert at["a"]["y"] == at["b"]["y"] > 0 and at["c"] == {"x": 600, "y": 0}
+    assert [n["type"] for n in saved["nodes"]] == ["control.log"] * 3  # a note is not a step
+
+    title.click()  # Delete on the box ungroups; the steps stay
+    page.keyboard.press("Delete")
+    expect(title).to_have_count(0)
+    expect(page.locator(".react-flow__node-step")).to_have_count(3)

@@ -327,3 +327,22 @@ def test_every_invalid_shared_example_gives_the_expected_facts(name):
     assert facts and all(re.search(rf"(?<![\w.]){re.escape(f)}(?![\w])", found) for f in facts), (
         f"expected {EXPECTED[name]!r}, got {found!r}"
     )
+
+
+def test_group_boxes_and_notes_are_checked_and_never_steps():
+    note = {"id": "n1", "text": "Check the tips", "position": {"x": 0, "y": 0}}
+    fine = document(groups=[{"id": "g1", "title": "Start", "nodes": ["a", "b"]}], notes=[note])
+    report = validate(fine)
+    assert report.valid and [n.id for n in report.document.nodes] == ["a", "b"]
+    wrong = document(
+        groups=[
+            {"id": "g1", "title": "One", "nodes": ["a", "x"]},
+            {"id": "a", "title": "Two", "nodes": ["a"]},
+        ]
+    )
+    assert messages(wrong) == [
+        "groups[a]: a is also the id of another item",
+        "groups[g1].nodes: group g1: no step x",
+        "groups[a].nodes: a is in groups g1 and a",
+    ]
+    assert validate(document(notes=[{"id": "n1"}])).refused  # a note needs its place

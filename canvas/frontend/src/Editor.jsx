@@ -28,17 +28,18 @@ function parseFlowId(flowId) {
 // The document as React Flow nodes: group boxes behind, then steps, then notes. `before`
 // keeps what React Flow knows of each (selection, measured size).
 function toFlowNodes(doc, before, { select, byNode, live, onText }) {
+  const placed = doc.nodes.some((n) => !n.position) ? layout(doc.nodes, doc.edges) : {}; // shown, not saved
   const keep = (id) => ({ ...(before.get(id) || {}), ...(select ? { selected: id === select } : {}) });
   const groups = (doc.groups || []).flatMap((g) => {
     const box = ops.groupBox(doc, g);
     if (!box) return [];
     const id = `group:${g.id}`;
-    return [{ ...keep(id), id, type: "group", position: { x: box.x, y: box.y }, zIndex: -1, dragHandle: ".group-title",
+    return [{ ...keep(id), id, type: "box", position: { x: box.x, y: box.y }, zIndex: -1, dragHandle: ".group-title",
       style: { width: box.width, height: box.height },
       data: { groupId: g.id, title: g.title, width: box.width, height: box.height } }];
   });
   const steps = doc.nodes.map((n) => ({
-    ...keep(n.id), id: n.id, type: "step", position: n.position || { x: 0, y: 0 },
+    ...keep(n.id), id: n.id, type: "step", position: n.position || placed[n.id],
     data: { node: n, testid: `node-${n.id}`, problems: byNode[n.id], ...(live && live.nodes[n.id] ? live.nodes[n.id] : {}) },
   }));
   const notes = (doc.notes || []).map((n) => {
@@ -210,7 +211,7 @@ function Editor({ config }) {
 
   const onSelectionChange = useCallback(({ nodes: ns, edges: es }) => {
     const steps = ns.filter((n) => n.type === "step").map((n) => n.id);
-    const boxes = ns.filter((n) => n.type === "group");
+    const boxes = ns.filter((n) => n.type === "box");
     const next = {
       node: ns.length === 1 && steps.length === 1 ? steps[0] : null,
       edge: es.length === 1 && !ns.length ? es[0].id : null,

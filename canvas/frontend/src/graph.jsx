@@ -94,7 +94,7 @@ export const GroupNode = memo(function GroupNode({ data, selected }) {
   );
 });
 
-export const nodeTypes = { step: StepNode, note: NoteNode, group: GroupNode };
+export const nodeTypes = { step: StepNode, note: NoteNode, box: GroupNode };
 
 export function layout(nodes, edges) {
   const g = new dagre.graphlib.Graph();
