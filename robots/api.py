@@ -28,6 +28,15 @@ def opentrons_definitions(request, robot: Literal["OT-2", "Flex"] = "OT-2"):
     return _catalogue(robot)
 
 
+@router.get("/opentrons/labware/{load_name}", response={200: dict, 404: Refused})
+def opentrons_labware(request, load_name: str):
+    """One labware's footprint and wells in mm, to draw it to scale."""
+    found = definitions.labware_geometry(load_name)
+    if found is None:
+        return Status(404, {"detail": f"no Opentrons labware {load_name}", "errors": []})
+    return found
+
+
 @router.get("/workflows/{int:workflow_id}/protocol.py", response={422: Refused}, tags=["opentrons"])
 def export_opentrons_protocol(request, workflow_id: int):
     """The workflow as an Opentrons Python protocol (opens in the Opentrons App)."""

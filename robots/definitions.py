@@ -49,6 +49,9 @@ class LabwareDef:
     well_volume: float  # µL, the largest well (a tip rack: the tip's volume)
     well_area: float = 0.0  # mm², the cross-section of the first well
     well_depth: float = 0.0  # mm
+    footprint: tuple[float, float] = (127.76, 85.48)  # mm, x by y
+    robots: tuple[str, ...] = ROBOT_TYPES  # the robot types a deck editor offers it for
+    offered: bool = True  # False: trash, lids, calibration pieces (not chosen for a slot)
 
     @property
     def wells(self) -> tuple[str, ...]:
@@ -69,6 +72,9 @@ class LabwareDef:
             "rows": list(self.rows),
             "columns": len(self.columns),
             "wells": [list(c) for c in self.columns],
+            "footprint": list(self.footprint),
+            "robots": list(self.robots),
+            "offered": self.offered,
         }
 
 
@@ -132,16 +138,76 @@ def labware(load_name: str) -> LabwareDef | None:
         area = math.pi * (first.get("diameter", 0) / 2) ** 2
     else:
         area = first.get("xDimension", 0) * first.get("yDimension", 0)
+    category = raw["metadata"].get("displayCategory", "")
+    is_tiprack = bool(raw["parameters"].get("isTiprack"))
+    roles = raw.get("allowedRoles") or ["labware"]
     return LabwareDef(
         load_name=load_name,
         display_name=raw["metadata"]["displayName"],
-        category=raw["metadata"].get("displayCategory", ""),
+        category=category,
         columns=tuple(tuple(c) for c in raw["ordering"]),
-        is_tiprack=bool(raw["parameters"].get("isTiprack")),
+        is_tiprack=is_tiprack,
         well_volume=max(volumes, default=0),
         well_area=area,
         well_depth=first.get("depth", 0.0),
+        footprint=(raw["dimensions"]["xDimension"], raw["dimensions"]["yDimension"]),
+        robots=_robots_for(load_name, is_tiprack),
+        offered=category not in ("trash", "system", "other")
+        and ("labware" in roles or "adapter" in roles)
+        and "lid" not in roles,
     )
+
+
+def _robots_for(load_name: str, is_tiprack: bool) -> tuple[str, ...]:
+    """Flex labware (its tip racks, adapters, riser) is for the Flex; an OT-2 tip rack fits
+    only the OT-2's pipettes. Everything else goes on either deck."""
+    if "flex" in load_name:
+        return ("Flex",)
+    return ("OT-2",) if is_tiprack else ROBOT_TYPES
+
+
+@cache
+def labware_geometry(load_name: str) -> dict | None:
+    """A labware's footprint and each well's place and size, in mm from its front-left corner
+    (to draw it to scale): well → [x, y, diameter] (round) or [x, y, width, depth] (square)."""
+    path = _labware_files().get(load_name)
+    if path is None:
+        return None
+    raw = json.loads(path.read_text())
+    wells = {}
+    for name, w in raw["wells"].items():
+        size = [w["diameter"]] if w["shape"] == "circular" else [w["xDimension"], w["yDimension"]]
+        wells[name] = [round(v, 2) for v in (w["x"], w["y"], *size)]
+    return {
+        "load_name": load_name,
+        "footprint": [raw["dimensions"]["xDimension"], raw["dimensions"]["yDimension"]],
+        "wells": wells,
+    }
+
+
+def _deck(robot_type: str) -> dict:
+    name = "ot2_standard" if robot_type == "OT-2" else "ot3_standard"
+    return json.loads((DATA / "deck" / "definitions" / "5" / f"{name}.json").read_text())
+
+
+@cache
+def deck_geometry(robot_type: str) -> dict:
+    """Each slot's rectangle on the deck, [x, y, width, depth] in mm (y grows to the back),
+    from Opentrons' deck definition; the thermocycler's slots; the fixed trash's slot."""
+    raw = _deck(robot_type)
+    cutouts = {c["id"]: c["position"] for c in raw["locations"]["cutouts"]}
+    areas = {a["id"]: a for a in raw["locations"]["addressableAreas"]}
+    slots = {}
+    for slot in [*SLOTS[robot_type], *(["12"] if robot_type == "OT-2" else [])]:
+        x, y, _ = cutouts[f"cutout{slot}"]
+        box = areas[slot]["boundingBox"]
+        dx, dy, _ = areas[slot]["offsetFromCutoutFixture"]
+        slots[slot] = [x + dx, y + dy, box["xDimension"], box["yDimension"]]
+    return {
+        "slots": slots,
+        "thermocycler_slots": ["7", "8", "10", "11"] if robot_type == "OT-2" else ["A1", "B1"],
+        "fixed_trash": "12" if robot_type == "OT-2" else None,
+    }
 
 
 def liquid_height_mm(load_name: str, volume_ul: float) -> float:
@@ -211,7 +277,7 @@ def module(name: str) -> ModuleDef | None:
 
 @cache
 def _flex_deck() -> dict:
-    return json.loads((DATA / "deck" / "definitions" / "5" / "ot3_standard.json").read_text())
+    return _deck("Flex")
 
 
 def module_models_for(robot_type: str) -> list[str]:
@@ -243,6 +309,7 @@ def catalogue(robot_type: str) -> dict:
     return {
         "robot": robot_type,
         "slots": SLOTS[robot_type],
+        "deck": deck_geometry(robot_type),
         "trash_slots": TRASH_SLOTS[robot_type],
         "api_levels": [f"2.{n}" for n in range(MIN_API_LEVEL[robot_type][1], MAX_API_LEVEL[1] + 1)],
         "labware": [labware(n).as_json() for n in labware_names()],

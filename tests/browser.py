@@ -42,3 +42,13 @@ def login(page, base: str, username: str, password: str = "a-long-test-password"
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")
+
+
+def place_labware(page, slot: str, load_name: str, search: str, labware_id: str | None = None):
+    """Put labware in a deck slot as a person does: click the slot, search, click the match."""
+    page.get_by_test_id(f"deck-slot-{slot}").click()
+    page.get_by_test_id(f"deck-slot-{slot}-search").fill(search)
+    page.get_by_test_id(f"deck-option-{load_name}").click()
+    if labware_id:
+        page.get_by_test_id(f"deck-slot-{slot}-id").fill(labware_id)
+        page.get_by_test_id(f"deck-slot-{slot}-id").blur()

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from canvas.models import Workflow
-from tests.browser import browser, login  # noqa: F401  (fixture)
+from tests.browser import browser, login, place_labware  # noqa: F401  (fixture)
 from tests.factories import demo, make_workflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -103,12 +103,9 @@ def test_set_up_a_deck_and_a_transfer_from_an_empty_workflow(browser, site, owne
     page.get_by_test_id("new-workflow").click()
     page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("deck-robot").select_option("OT-2")
-    page.get_by_test_id("deck-slot-1-labware").select_option("opentrons_96_tiprack_300ul")
-    page.get_by_test_id("deck-slot-2-labware").select_option("nest_12_reservoir_15ml")
-    page.get_by_test_id("deck-slot-3-labware").select_option("nest_96_wellplate_200ul_flat")
-    page.get_by_test_id("deck-slot-3-id").fill("plate")
-    page.get_by_test_id("deck-slot-2-id").fill("reservoir")
-    page.get_by_test_id("deck-slot-2-id").blur()
+    place_labware(page, "1", "opentrons_96_tiprack_300ul", "tip rack 300")
+    place_labware(page, "2", "nest_12_reservoir_15ml", "nest 12 reservoir", "reservoir")
+    place_labware(page, "3", "nest_96_wellplate_200ul_flat", "nest 96 200 flat", "plate")
     page.get_by_test_id("deck-pipette-left").select_option("p300_single_gen2")
     page.get_by_test_id("palette-item-opentrons.transfer").click()
     page.get_by_test_id("field-pipette").select_option("left")
@@ -434,3 +431,51 @@ def test_group_steps_move_them_by_the_title_and_leave_a_sticky_note(browser, sit
     page.keyboard.press("Delete")
     expect(title).to_have_count(0)
     expect(page.locator(".react-flow__node-step")).to_have_count(3)
+
+
+def test_a_deck_drawn_to_scale_built_by_searching_labware(browser, site, owner):  # noqa: F811
+    page = signed_in(browser, site)
+    page.get_by_test_id("new-workflow").click()
+    page.get_by_test_id("deck-robot").select_option("OT-2")
+    page.get_by_test_id("deck-slot-1").click()
+    page.get_by_test_id("deck-slot-1-search").fill("tip rack")  # an OT-2 is offered no Flex tips
+    expect(page.get_by_test_id("deck-option-opentrons_96_tiprack_300ul")).to_be_visible()
+    expect(page.locator("[data-testid^=deck-option-opentrons_flex]")).to_have_count(0)
+    place_labware(page, "1", "opentrons_96_tiprack_300ul", "tip rack 300")
+    place_labware(page, "3", "corning_96_wellplate_360ul_flat", "corning 96 flat 360", "plate")
+    expect(page.locator("[data-testid=deck-labware-plate] .well")).to_have_count(96)
+    expect(page.locator("[data-testid=deck-labware-tips] .well")).to_have_count(96)
+
+    # to scale: slot 3 right of 1, slot 4 behind 1 (drawn above), each 128 × 86 mm
+    one, three, four = (page.get_by_test_id(f"deck-slot-{s}").bounding_box() for s in "134")
+    assert three["x"] > one["x"] + one["width"] and four["y"] + four["height"] < one["y"]
+    assert abs(one["width"] / one["height"] - 128 / 86) < 0.05
+
+    page.get_by_test_id("deck-pipette-left").select_option("p300_single_gen2")
+    chip = page.get_by_test_id("deck-pipette-left-tips-tips")
+    expect(chip).to_have_attribute("aria-pressed", "true")  # the fitting rack, by itself
+    chip.click()
+    expect(chip).to_have_attribute("aria-pressed", "false")
+    chip.click()
+    expect(chip).to_have_attribute("aria-pressed", "true")
+
+    page.get_by_test_id("deck-slot-7").click()  # the thermocycler covers 7, 8, 10 and 11
+    page.get_by_test_id("deck-slot-7-module").select_option("thermocyclerModuleV2")
+    expect(page.get_by_test_id("deck-slot-10")).to_have_count(0)
+    expect(page.get_by_test_id("deck-slot-8")).to_have_count(0)
+    page.get_by_test_id("deck-slot-7-module-search").fill("reservoir")  # plates only, on it
+    expect(page.locator("[data-testid^=deck-option-]")).to_have_count(0)
+
+    page.get_by_test_id("workflow-name").fill("Deck by search")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("edit-notice")).to_contain_text("Saved version 1")
+    deck = Workflow.objects.get(name="Deck by search").document["deck"]
+    assert {lw["id"]: lw["slot"] for lw in deck["labware"]} == {"tips": "1", "plate": "3"}
+    assert deck["pipettes"][0]["tip_racks"] == ["tips"]
+    assert deck["modules"] == [{"id": "thermocycler", "model": "thermocyclerModuleV2", "slot": "7"}]
+
+    # the starting liquids are coloured in their wells
+    mixing = make_workflow(owner, demo("colour_mixing"))
+    page.goto(f"{site}/workflows/{mixing.pk}/edit")
+    expect(page.locator("[data-testid=deck-labware-dyes] .well[style*=fill]")).to_have_count(3)
+    expect(page.get_by_test_id("deck-slot-A3")).to_contain_text("Trash")

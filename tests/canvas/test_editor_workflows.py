@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from canvas.models import Workflow
-from tests.browser import browser, login  # noqa: F401  (fixture)
+from tests.browser import browser, login, place_labware  # noqa: F401  (fixture)
 from tests.canvas.test_editor import connect, signed_in
 from tests.factories import ROOT, SHARED_EXAMPLES, demo, document, make_workflow
 
@@ -85,12 +85,9 @@ def test_build_the_serial_dilution_example_by_hand(browser, site, owner):  # noq
 
     page.get_by_test_id("tab-deck").click()
     page.get_by_test_id("deck-robot").select_option("OT-2")
-    page.get_by_test_id("deck-slot-1-labware").select_option("opentrons_96_tiprack_300ul")
-    page.get_by_test_id("deck-slot-2-labware").select_option("nest_12_reservoir_15ml")
-    page.get_by_test_id("deck-slot-3-labware").select_option("nest_96_wellplate_200ul_flat")
-    page.get_by_test_id("deck-slot-2-id").fill("reservoir")
-    page.get_by_test_id("deck-slot-3-id").fill("plate")
-    page.get_by_test_id("deck-slot-3-id").blur()
+    place_labware(page, "1", "opentrons_96_tiprack_300ul", "tip rack 300")
+    place_labware(page, "2", "nest_12_reservoir_15ml", "nest 12 reservoir", "reservoir")
+    place_labware(page, "3", "nest_96_wellplate_200ul_flat", "nest 96 200 flat", "plate")
     page.get_by_test_id("deck-pipette-left").select_option("p300_single_gen2")
 
     transfer(page, "diluent", {"x": 100, "y": 100}, "reservoir", ["A1"], PLATE_ROW_A, "once")
@@ -234,10 +231,11 @@ def test_modules_on_the_deck_help_and_a_live_run_on_the_canvas(browser, site, ow
     page.get_by_test_id("new-workflow").click()
     page.wait_for_url(f"{site}/workflows/new")
     page.get_by_test_id("deck-robot").select_option("Flex")
+    page.get_by_test_id("deck-slot-D1").click()
     page.get_by_test_id("deck-slot-D1-module").select_option("temperatureModuleV2")
-    page.get_by_test_id("deck-slot-D1-module-labware").select_option(
-        "opentrons_24_aluminumblock_nest_1.5ml_snapcap"
-    )
+    page.get_by_test_id("deck-slot-D1-module-search").fill("aluminum 1.5 snap")
+    page.get_by_test_id("deck-option-opentrons_24_aluminumblock_nest_1.5ml_snapcap").click()
+    expect(page.get_by_test_id("deck-labware-aluminumBlock")).to_be_visible()  # drawn on it
     page.keyboard.press("?")
     page.get_by_test_id("help-overlay").wait_for()
     expect(page.get_by_test_id("help-overlay")).to_contain_text("Ctrl+Shift+Z")

@@ -53,3 +53,4 @@ export const post = (path) => send(path, { method: "POST" });
 
 // Campaigns.
 export const campaign = (id) => json(`/api/campaigns/${id}`);
+export const labwareGeometry = (loadName) => json(`/api/opentrons/labware/${q(loadName)}`);
