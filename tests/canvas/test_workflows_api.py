@@ -151,6 +151,21 @@ def test_opentrons_definitions_are_the_packages_own(api):
     assert api.get("/api/opentrons/definitions?robot=OT-3").status_code == 422
 
 
+def test_the_deck_and_labware_geometry_for_drawing_to_scale(api):
+    ot2 = api.get("/api/opentrons/definitions?robot=OT-2").json()
+    assert ot2["deck"]["slots"]["1"] == [0.0, 0.0, 128.0, 86.0]  # Opentrons' deck definition
+    assert ot2["deck"]["slots"]["3"][0] == 265.0 and ot2["deck"]["fixed_trash"] == "12"
+    by_name = {lw["load_name"]: lw for lw in ot2["labware"]}
+    assert by_name["opentrons_flex_96_tiprack_1000ul"]["robots"] == ["Flex"]
+    assert by_name["opentrons_96_tiprack_300ul"]["robots"] == ["OT-2"]
+    assert not by_name["opentrons_1_trash_1100ml_fixed"]["offered"]
+    plate = api.get("/api/opentrons/labware/corning_96_wellplate_360ul_flat").json()
+    assert plate["footprint"] == [127.76, 85.47] and len(plate["wells"]) == 96
+    assert plate["wells"]["A1"] == [14.37, 74.24, 6.86]  # x, y, diameter in mm
+    missing = api.get("/api/opentrons/labware/no_such_plate")
+    assert missing.status_code == 404 and "no_such_plate" in missing.json()["detail"]
+
+
 def test_openapi_and_docs_are_served(api):
     spec = api.get("/api/openapi.json").json()
     assert "/api/workflows/{workflow_id}/versions/{number}/restore" in spec["paths"]
