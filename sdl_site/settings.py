@@ -251,6 +251,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("SDL_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["sdl_site.formats"]  # one date format, with its zone, the admin included
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -53,7 +54,7 @@ def test_continue_and_cancel_buttons_and_the_runs_list(browser, site, owner):  #
     )
     doc["edges"].append({"source": "join", "target": "check"})
     workflow = make_workflow(owner, doc)
-    page = browser.new_context().new_page()
+    page = browser.new_context(timezone_id="Europe/Berlin").new_page()
     login(page, site, "olivia")
     page.goto(f"{site}/workflows/{workflow.pk}/run")
     page.get_by_test_id("param-word").fill("again")
@@ -93,6 +94,12 @@ def test_continue_and_cancel_buttons_and_the_runs_list(browser, site, owner):  #
     runs_page.wait_for_selector(
         f"[data-testid=run-row-{new_run.pk}] [data-state=cancelled]", timeout=10000
     )
+    # the row the server wrote and the row added live give their times alike: the reader's
+    # time zone, named
+    first = WorkflowRun.objects.filter(workflow=workflow).order_by("id").first()
+    for run in (first, new_run):
+        text = runs_page.get_by_test_id(f"run-row-{run.pk}").locator("time").inner_text()
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T", text), text
 
 
 def test_the_page_reconnects_after_the_server_restarts_and_misses_nothing(browser, owner):  # noqa: F811

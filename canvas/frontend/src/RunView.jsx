@@ -7,6 +7,7 @@ import { nodeEnded, runEnded } from "./vocabulary.js";
 import { PlateMap } from "./panels.jsx";
 import { fillsOf } from "./LiquidsPanel.jsx";
 import * as api from "./api.js";
+import { formatTime } from "./when.js";
 
 
 function initial(config) {
@@ -270,7 +271,7 @@ function RunView({ config }) {
       <div className="run-log" data-testid="run-log" aria-live="polite">
         {run.log.map((l) => (
           <div key={l.seq} className={`log-${l.level}`}>
-            <time>{new Date(l.at).toLocaleTimeString()}</time> <b>{l.node || "run"}</b> {l.message}
+            <time dateTime={l.at}>{formatTime(l.at)}</time> <b>{l.node || "run"}</b> {l.message}
           </div>
         ))}
       </div>

@@ -6,6 +6,7 @@ import { RunViewRoot } from "./RunView.jsx";
 import { mountRunsList } from "./runs_list.js";
 import { CampaignView } from "./CampaignView.jsx";
 import { setCsrf } from "./api.js";
+import { localiseTimes } from "./when.js";
 
 export function mountRunView(element, config) {
   createRoot(element).render(<RunViewRoot config={config} />);
@@ -21,6 +22,7 @@ export function mountEditor(element, config) {
 // mounts it. Pages carry no inline script, so the Content-Security-Policy can forbid them all.
 function boot() {
   setCsrf(document.querySelector("[name=csrfmiddlewaretoken]")?.value);
+  localiseTimes();
   const config = (id) => JSON.parse(document.getElementById(id).textContent);
   const editor = document.getElementById("editor");
   if (editor) mountEditor(editor, config("editor-config"));

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import * as api from "./api.js";
 import { helpRows } from "./keymap.js";
+import { formatWhen } from "./when.js";
 
 // --- Plate map: wells chosen on the labware's real grid (click, shift/ctrl-click, drag) ----
 
@@ -201,7 +202,7 @@ export function HistoryPanel({ workflowId, version, onRestored, dirty }) {
         {versions.map((v) => (
           <li key={v.number} data-testid={`version-${v.number}`}>
             <strong>v{v.number}</strong> {v.message || <em>no message</em>}
-            <small> · {v.author || ""} {v.created_at ? new Date(v.created_at).toLocaleString() : ""}</small>
+            <small> · {v.author || ""} {v.created_at ? formatWhen(v.created_at) : ""}</small>
             {v.number !== version && <button type="button" className="link" data-testid={`restore-${v.number}`}
                                               aria-label={`Restore version ${v.number}`} onClick={() => restore(v.number)}>restore</button>}
           </li>

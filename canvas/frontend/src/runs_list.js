@@ -1,6 +1,7 @@
 // The runs list: each row's state follows the run live.
 import { LiveRun } from "./live.js";
 import * as api from "./api.js";
+import { whenElement } from "./when.js";
 
 export function mountRunsList(tbody) {
   // This stream mixes runs, so its sequence numbers are not one run's: no de-duplication.
@@ -44,7 +45,7 @@ export function mountRunsList(tbody) {
     const row = document.createElement("tr");
     row.dataset.testid = `run-row-${run.id}`;
     const cells = [`#${run.id}`, run.workflow_name, run.state, run.engine, run.robot || "—",
-      run.started_by || run.trigger, new Date(run.created_at).toLocaleString()];
+      run.started_by || run.trigger, run.created_at];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       if (i === 0) {
@@ -59,6 +60,8 @@ export function mountRunsList(tbody) {
         span.className = `state state-${text}`;
         span.textContent = text;
         td.appendChild(span);
+      } else if (i === 6) {
+        td.appendChild(whenElement(text));
       } else {
         td.textContent = text;
       }
