@@ -197,7 +197,8 @@ class ScheduleAdmin(admin.ModelAdmin):
             times = schedules.fire_times(schedule, timezone.now(), 5)
         except schedules.ScheduleError as exc:
             return str(exc)
-        return format_html_join("", "<div>{}</div>", ((t.strftime("%Y-%m-%d %H:%M:%S %Z"),) for t in times)) or "—"
+        shown = ((t.strftime("%Y-%m-%d %H:%M:%S %Z"),) for t in times)  # in its own zone
+        return format_html_join("", "<div>{}</div>", shown) or "—"
 
     @admin.display(description="last run")
     def last_run(self, schedule):
