@@ -2,10 +2,11 @@
 // Document changes are docops.js functions through the history reducer (history.js); server
 // calls are api.js; shortcuts are keymap.js.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Background, Controls, ReactFlow, ReactFlowProvider, useEdgesState, useNodesState, useReactFlow } from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import * as api from "./api.js";
 import * as ops from "./docops.js";
-import { layout, nodeTypes } from "./graph.jsx";
+import { layout } from "./graph.jsx";
+import { FlowCanvas, parseFlowId } from "./FlowCanvas.jsx";
 import { runEnded } from "./vocabulary.js";
 import { DeckPanel } from "./DeckPanel.jsx";
 import { EdgeForm, GroupForm, NodeForm } from "./forms.jsx";
@@ -18,47 +19,6 @@ import { useDefinitions, useLiveRun, useNodeTypes, useValidation } from "./edito
 import { EditorBar } from "./EditorBar.jsx";
 import { Palette } from "./Palette.jsx";
 import { ProblemList } from "./ProblemList.jsx";
-
-// Notes and group boxes are React Flow nodes too, with ids no step can have.
-function parseFlowId(flowId) {
-  const match = /^(note|group):(.*)$/.exec(flowId);
-  return match ? { kind: match[1], id: match[2] } : { kind: "step", id: flowId };
-}
-
-// The document as React Flow nodes: group boxes behind, then steps, then notes. `before`
-// keeps what React Flow knows of each (selection, measured size).
-function toFlowNodes(doc, before, { select, byNode, live, onText }) {
-  const placed = doc.nodes.some((n) => !n.position) ? layout(doc.nodes, doc.edges) : {}; // shown, not saved
-  const keep = (id) => ({ ...(before.get(id) || {}), ...(select ? { selected: id === select } : {}) });
-  const groups = (doc.groups || []).flatMap((g) => {
-    const box = ops.groupBox(doc, g);
-    if (!box) return [];
-    const id = `group:${g.id}`;
-    return [{ ...keep(id), id, type: "box", position: { x: box.x, y: box.y }, zIndex: -1, dragHandle: ".group-title",
-      style: { width: box.width, height: box.height },
-      data: { groupId: g.id, title: g.title, width: box.width, height: box.height } }];
-  });
-  const steps = doc.nodes.map((n) => ({
-    ...keep(n.id), id: n.id, type: "step", position: n.position || placed[n.id],
-    data: { node: n, testid: `node-${n.id}`, problems: byNode[n.id], ...(live && live.nodes[n.id] ? live.nodes[n.id] : {}) },
-  }));
-  const notes = (doc.notes || []).map((n) => {
-    const id = `note:${n.id}`;
-    return { ...keep(id), id, type: "note", position: n.position, data: { noteId: n.id, text: n.text, onText } };
-  });
-  return [...groups, ...steps, ...notes];
-}
-
-function toFlowEdges(doc, errors, before) {
-  const chosen = new Set(before.filter((e) => e.selected).map((e) => e.id));
-  return doc.edges.map((e, i) => {
-    const id = ops.edgeId(e);
-    return {
-      id, source: e.source, target: e.target, label: e.when || undefined, selected: chosen.has(id),
-      className: errors.some((p) => p.path.startsWith(`edges[${i}]`)) ? "edge-problem" : "",
-    };
-  });
-}
 
 function centre(element) {
   const box = element.getBoundingClientRect();
@@ -112,19 +72,6 @@ function Editor({ config }) {
   }, [edit]);
   const onText = useCallback((id, text) => change((d) => ops.updateNote(d, id, text)), [change]);
 
-  // Nodes and edges live in React Flow's state (the React Flow 12 way); the document is
-  // synced in, keeping what is selected.
-  const [nodes, setNodes, onNodesChange] = useNodesState([]);
-  const [edges, setEdges, onEdgesChange] = useEdgesState([]);
-  useEffect(() => {
-    setNodes((current) => {
-      const select = pendingSelect.current;
-      pendingSelect.current = null;
-      return toFlowNodes(doc, new Map(current.map((n) => [n.id, n])), { select, byNode, live: liveRun, onText });
-    });
-  }, [doc, byNode, liveRun, onText, setNodes]);
-  useEffect(() => { setEdges((current) => toFlowEdges(doc, report.errors, current)); }, [doc, report, setEdges]);
-
   // A step dropped on the canvas goes where it is dropped; one added by click goes after the
   // selected step (and is connected to it), or mid-view, and never on top of another.
   const addNode = (type, dropAt) => {
@@ -146,7 +93,7 @@ function Editor({ config }) {
 
   // Select a step and bring it to the middle of the view (from a problem, or the step search).
   const goTo = (nodeId) => {
-    setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nodeId })));
+    flow.setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nodeId })));
     const target = doc.nodes.find((n) => n.id === nodeId);
     if (target && target.position) flow.setCenter(target.position.x + 110, target.position.y + 45, { duration: 200, zoom: 1 });
   };
@@ -154,60 +101,15 @@ function Editor({ config }) {
     const node = /^nodes\[([^\]]+)\]/.exec(path);
     const edge = /^edges\[(\d+)\]/.exec(path);
     if (node) return goTo(node[1]);
-    setNodes((ns) => ns.map((n) => ({ ...n, selected: false })));
+    flow.setNodes((ns) => ns.map((n) => ({ ...n, selected: false })));
     if (edge && doc.edges[Number(edge[1])]) {
       const chosen = ops.edgeId(doc.edges[Number(edge[1])]);
-      setEdges((es) => es.map((e) => ({ ...e, selected: e.id === chosen })));
+      flow.setEdges((es) => es.map((e) => ({ ...e, selected: e.id === chosen })));
     } else {  // the deck, the robot, the parameters: the panel that holds them
       setTab(path.startsWith("parameters") || path === "name" ? "workflow" : "deck");
     }
     return undefined;
   };
-
-  const onConnect = ({ source, target }) => {
-    const problem = ops.edgeProblem(doc, source, target);
-    if (problem) return setNotice(`Not connected: ${problem}.`);
-    setNotice("");
-    return change((d) => ops.connect(d, source, target));
-  };
-
-  // Dragging a group's title moves its steps with it; every drop is one step of history.
-  const dragging = useRef(null);
-  const onNodeDragStart = (_, node) => {
-    const { kind, id } = parseFlowId(node.id);
-    const box = kind === "group" && (doc.groups || []).find((g) => g.id === id);
-    dragging.current = box ? { id: node.id, origin: node.position,
-      members: Object.fromEntries(doc.nodes.filter((n) => box.nodes.includes(n.id)).map((n) => [n.id, n.position])) } : null;
-  };
-  const shifted = (node) => {
-    const drag = dragging.current;
-    if (!drag || node.id !== drag.id) return {};
-    const dx = node.position.x - drag.origin.x;
-    const dy = node.position.y - drag.origin.y;
-    return Object.fromEntries(Object.entries(drag.members).map(([id, p]) => [id, { x: p.x + dx, y: p.y + dy }]));
-  };
-  const onNodeDrag = (_, node) => {
-    const moved = shifted(node);
-    if (Object.keys(moved).length) setNodes((ns) => ns.map((n) => (moved[n.id] ? { ...n, position: moved[n.id] } : n)));
-  };
-  const onNodeDragStop = (_, node, dragged) => {
-    const moved = shifted(node);
-    dragged.forEach((m) => {
-      const { kind, id } = parseFlowId(m.id);
-      if (kind !== "group") moved[id] = m.position;
-    });
-    dragging.current = null;
-    if (Object.keys(moved).length) change((d) => ops.moveItems(d, moved));
-  };
-
-  const onDelete = ({ nodes: gone, edges: goneEdges }) => change((d) => {
-    const by = { step: [], note: [], group: [] };
-    gone.forEach((n) => { const { kind, id } = parseFlowId(n.id); by[kind].push(id); });
-    ops.deleteNodes(d, by.step);
-    if (by.note.length) ops.deleteNotes(d, by.note);
-    if (by.group.length) ops.ungroup(d, by.group);
-    return ops.deleteEdges(d, goneEdges.map((e) => e.id));
-  });
 
   const onSelectionChange = useCallback(({ nodes: ns, edges: es }) => {
     const steps = ns.filter((n) => n.type === "step").map((n) => n.id);
@@ -253,7 +155,7 @@ function Editor({ config }) {
     if (response.ok) window.location.href = `/workflows/${(await response.json()).id}/edit`;
   };
 
-  const dirty = JSON.stringify(doc) !== saved;
+  const dirty = useMemo(() => JSON.stringify(doc) !== saved, [doc, saved]);
   useEffect(() => {
     const warn = (e) => { if (dirty) { e.preventDefault(); e.returnValue = ""; } };
     window.addEventListener("beforeunload", warn);
@@ -261,7 +163,7 @@ function Editor({ config }) {
   }, [dirty]);
 
   const clipboard = useRef(null);
-  const selectedSteps = () => nodes.filter((n) => n.selected && n.type === "step").map((n) => n.id);
+  const selectedSteps = () => selected.steps;
   const paste = (data) => {
     if (!data || data.sdl !== "nodes" || !Array.isArray(data.nodes) || !data.nodes.length) return;
     const next = structuredClone(doc);
@@ -356,15 +258,8 @@ function Editor({ config }) {
                const type = e.dataTransfer.getData("application/x-sdl-node");
                if (type) addNode(type, flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
              }}>
-          <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={onNodesChange}
-                     onEdgesChange={onEdgesChange} onConnect={onConnect} onDelete={onDelete}
-                     onNodeDragStart={onNodeDragStart} onNodeDrag={onNodeDrag} onNodeDragStop={onNodeDragStop}
-                     onSelectionChange={onSelectionChange} elevateNodesOnSelect={false}
-                     snapToGrid snapGrid={[10, 10]} fitView deleteKeyCode={["Delete", "Backspace"]}
-                     multiSelectionKeyCode="Shift" proOptions={{ hideAttribution: true }}
-                     onlyRenderVisibleElements={doc.nodes.length > 200}>
-            <Background gap={20} /><Controls />
-          </ReactFlow>
+          <FlowCanvas doc={doc} byNode={byNode} live={liveRun} errors={report.errors} change={change} onText={onText}
+                      pendingSelect={pendingSelect} onSelectionChange={onSelectionChange} setNotice={setNotice} />
         </div>
         <aside className="side-panel">
           {node && <NodeForm node={node} spec={typeIndex[node.type]} doc={doc} errors={problems} change={change} deckDefs={deckDefs} types={typeIndex} />}

@@ -26,7 +26,8 @@ export function useDryRun(doc, enabled) {
     let timer = null;
     const show = (answer) => {
       if (gone) return;
-      setDry({ problems: [], ...answer });
+      const next = { problems: [], ...answer };
+      setDry((prev) => (JSON.stringify(prev) === JSON.stringify(next) ? prev : next));
       if (answer.status === "checking" && answer.key) {
         timer = setTimeout(() => api.dryRunResult(answer.key).then(show, () => {}), 400);
       }

@@ -29,7 +29,7 @@ export function useValidation(doc) {
     const timer = setTimeout(() => {
       api.validate(doc)
         .then((r) => (r.ok ? r.json() : { valid: false, errors: [{ path: "", message: `validation failed (${r.status})` }] }))
-        .then(setReport, () => {});
+        .then((next) => setReport((prev) => (sameJson(prev, next) ? prev : next)), () => {});
     }, 350);
     return () => clearTimeout(timer);
   }, [doc]);
@@ -37,6 +37,11 @@ export function useValidation(doc) {
 }
 
 const ACTIVE = ["queued", "running", "paused"];
+
+// An answer equal to the last keeps the last's identity, so nothing downstream redraws.
+export function sameJson(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 // A run of this workflow that is going (looked for every 5 s), followed over its websocket:
 // {id, state, nodes: {id: {state, attempts, error}}}, or null. `clear` forgets an ended one.
