@@ -6,7 +6,7 @@ import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import * as api from "./api.js";
 import * as ops from "./docops.js";
 import { layout } from "./graph.jsx";
-import { FlowCanvas, parseFlowId } from "./FlowCanvas.jsx";
+import { FIT, FlowCanvas, parseFlowId } from "./FlowCanvas.jsx";
 import { runEnded } from "./vocabulary.js";
 import { DeckPanel } from "./DeckPanel.jsx";
 import { EdgeForm, GroupForm, NodeForm } from "./forms.jsx";
@@ -204,7 +204,7 @@ function Editor({ config }) {
     return () => window.removeEventListener("keydown", keys);
   });
 
-  const fitSoon = () => setTimeout(() => flow.fitView({ duration: 200 }), 50);
+  const fitSoon = () => setTimeout(() => flow.fitView({ ...FIT, duration: 200 }), 50);
   const autoLayout = () => {
     const at = layout(doc.nodes, doc.edges);
     change((d) => ops.moveItems(d, at));

@@ -71,7 +71,8 @@ function toFlowEdges(doc, errors, before) {
 // Above this many steps only those in view are drawn. (No dotted background: without a GPU its
 // pattern is repainted on every frame of a pan.)
 const CULL_ABOVE = 200;
-const FIT = { minZoom: 0.8 }; // a large workflow opens at a readable size
+// Fitting the view: a large workflow opens at a readable size, a small one not blown up.
+export const FIT = { minZoom: 0.8, maxZoom: 1.25 };
 
 export const FlowCanvas = memo(function FlowCanvas({ doc, byNode, live, errors, change, onText, pendingSelect,
   onSelectionChange, setNotice }) {
