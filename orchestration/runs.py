@@ -15,7 +15,7 @@ from orchestration import engine, prefect_engine, transitions
 from orchestration.execution import robot as robots
 from orchestration.execution.run import signal_cancel
 from orchestration.hosts import HOST, process_alive
-from orchestration.models import RUN_TERMINAL, Engine, NodeRun, NodeState, RunState, WorkflowRun
+from orchestration.models import RUN_TERMINAL, Engine, NodeState, RunState, WorkflowRun
 from orchestration.plan import InvalidWorkflow, compile_plan
 from robots import dryrun
 
@@ -89,8 +89,7 @@ def create_run(
             host=HOST,
             pid=os.getpid(),
         )
-        NodeRun.objects.bulk_create(NodeRun(run=run, node_id=node_id) for node_id in plan.steps)
-        transitions.run_created(run.pk)
+        transitions.run_created(run.pk, plan.steps)
         if start:
             transaction.on_commit(lambda: launch(run, plan))
     return run

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -56,24 +56,55 @@ class IllegalTransition(Exception):
     pass
 
 
-# Events of the block running under `batched()` in this thread, numbered when it ends.
-_pending = threading.local()
+class _Block:
+    """What a `batched()` block in this thread has written, and has still to write."""
+
+    def __init__(self):
+        self.events: list[NewEvent] = []
+        self.held: dict[tuple[int, str], NodeState] = {}  # nodes it moved: their rows are locked
+        self.later: dict[tuple[int, str], dict] = {}  # their last columns, written at the end
+        self.db = connections[DEFAULT_DB_ALIAS]  # looked up once, not per row
+        self.cursor = self.db.cursor()
+
+
+_block = threading.local()
+
+
+def _current() -> "_Block | None":
+    return getattr(_block, "now", None)
 
 
 @contextmanager
 def batched():
     """Inside a transaction: the events appended in this block are numbered and inserted
     together when it ends — one UPDATE of the run's counter and one INSERT for the lot, in
-    the order they were appended (the engine's pass over many quick nodes)."""
-    if getattr(_pending, "events", None) is not None:  # already batching
+    the order they were appended (the engine's pass over many quick nodes). A node moved
+    twice in the block (running, then completed) is checked and written once when it is
+    first moved; its later moves need no check (its row is locked by this transaction) and
+    are written together at the end, one statement for them all."""
+    if _current() is not None:  # already batching
         yield
         return
-    _pending.events = []
+    block = _block.now = _Block()
     try:
         yield
-        _write_events(_pending.events)
+        _write_later(block)
+        _write_events(block.events)
     finally:
-        _pending.events = None
+        _block.now = None
+        block.cursor.close()
+
+
+def _write_later(block: _Block) -> None:
+    by_columns: dict[tuple, list] = {}
+    for (run_id, node_id), columns in block.later.items():
+        by_columns.setdefault(tuple(columns), []).append([*columns.values(), run_id, node_id])
+    for columns, rows in by_columns.items():
+        block.cursor.executemany(
+            f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c in columns)} "  # noqa: S608
+            "WHERE run_id = %s AND node_id = %s",
+            rows,
+        )
 
 
 @dataclass
@@ -97,9 +128,9 @@ def _append_event(run_id: int, type_: str, node_id="", state="", data=None) -> N
     commit, so sequence numbers are handed out with no gaps, in commit order."""
     event = NewEvent(run_id, type_, node_id, state, data or {}, timezone.now())
     transaction.on_commit(lambda: events.publish(event))  # numbered by then
-    batch = getattr(_pending, "events", None)
-    if batch is not None:
-        batch.append(event)
+    block = _current()
+    if block is not None:
+        block.events.append(event)
     else:
         _write_events([event])
     return event
@@ -110,13 +141,13 @@ def _write_events(pending: list[NewEvent]) -> None:
     for event in pending:
         by_run.setdefault(event.run_id, []).append(event)
     for run_id, run_events in by_run.items():
-        with connection.cursor() as cursor:  # one statement: bump and read (SQLite ≥ 3.35, PG)
-            cursor.execute(
-                f"UPDATE {WorkflowRun._meta.db_table} SET last_seq = last_seq + %s "  # noqa: S608
-                "WHERE id = %s RETURNING last_seq",
-                [len(run_events), run_id],
-            )
-            (last,) = cursor.fetchone()
+        # one statement: bump and read (SQLite ≥ 3.35, PG)
+        (last,) = _execute_raw(
+            f"UPDATE {WorkflowRun._meta.db_table} SET last_seq = last_seq + %s "  # noqa: S608
+            "WHERE id = %s RETURNING last_seq",
+            [len(run_events), run_id],
+            fetch=True,
+        )
         for seq, event in enumerate(run_events, last - len(run_events) + 1):
             event.seq = seq
     for start in range(0, len(pending), INSERT_ROWS):
@@ -129,7 +160,7 @@ def _write_events(pending: list[NewEvent]) -> None:
 _FIELDS: dict = {}
 
 
-def _prep(model, name: str, value):
+def _prep(model, name: str, value, db=None):
     field = _FIELDS.get((model, name))
     if field is None:
         field = _FIELDS[(model, name)] = model._meta.get_field(name)
@@ -137,19 +168,22 @@ def _prep(model, name: str, value):
         return field.column, value
     if isinstance(value, str):  # a state (an enum) is stored as its plain value
         return field.column, str(value)
+    db = db or connection
     if isinstance(value, datetime):
-        return field.column, connection.ops.adapt_datetimefield_value(value)
-    return field.column, field.get_db_prep_save(value, connection)
+        return field.column, db.ops.adapt_datetimefield_value(value)
+    return field.column, field.get_db_prep_save(value, db)
 
 
 def _insert_sql(rows: list[NewEvent]):
     names = ("run", "seq", "type", "node_id", "state", "data", "at")
     columns = [RunEvent._meta.get_field(n).column for n in names]
-    values = [
-        _prep(RunEvent, n, getattr(event, "run_id" if n == "run" else n))[1]
-        for event in rows
-        for n in names
-    ]
+    block = _current()
+    db = block.db if block else connection
+    data, at = RunEvent._meta.get_field("data"), db.ops.adapt_datetimefield_value
+    values = []
+    for e in rows:  # each column adapted as _prep would, without asking for its field
+        values += (e.run_id, e.seq, e.type, e.node_id, str(e.state))
+        values += (data.get_db_prep_save(e.data, db), at(e.at))
     one = f"({', '.join(['%s'] * len(names))})"
     sql = (
         f"INSERT INTO {RunEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
@@ -158,26 +192,64 @@ def _insert_sql(rows: list[NewEvent]):
     return sql, values
 
 
-def _execute_raw(sql: str, params: list) -> int:
+def _execute_raw(sql: str, params: list, fetch: bool = False):
+    """The row count (or the first row, `fetch`), on the block's cursor when batching."""
+    block = _current()
+    if block is not None:
+        block.cursor.execute(sql, params)
+        return block.cursor.fetchone() if fetch else block.cursor.rowcount
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return cursor.fetchone() if fetch else cursor.rowcount
+
+
+_UPDATE_SQL: dict = {}
 
 
 def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict) -> int:
-    """UPDATE … WHERE state IN (allowed sources): exactly one row moves, or none."""
-    sets = [_prep(NodeRun, "state", to), *(_prep(NodeRun, k, v) for k, v in fields.items())]
-    sources = sorted(NODE_FROM[to])
-    sql = (
-        f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c, _ in sets)} "  # noqa: S608
-        f"WHERE run_id = %s AND node_id = %s AND state IN ({', '.join(['%s'] * len(sources))})"
-    )
-    return _execute_raw(sql, [v for _, v in sets] + [run_id, node_id, *sources])
+    """UPDATE … WHERE state IN (allowed sources): exactly one row moves, or none. A node this
+    batched block moved already is not asked again: its later columns wait for the block's
+    end (see `batched`)."""
+    block = _current()
+    db = block.db if block else None
+    sets = [_prep(NodeRun, "state", to, db), *(_prep(NodeRun, k, v, db) for k, v in fields.items())]
+    key = (run_id, node_id)
+    if block is not None and block.held.get(key) in NODE_FROM[to]:
+        block.later.setdefault(key, {}).update(sets)
+        block.held[key] = to
+        return 1
+    columns = tuple(c for c, _ in sets)
+    sql = _UPDATE_SQL.get((to, columns))
+    if sql is None:
+        sources = ", ".join(f"'{s}'" for s in sorted(NODE_FROM[to]))  # our own enum values
+        sql = _UPDATE_SQL[(to, columns)] = (
+            f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c in columns)} "  # noqa: S608
+            f"WHERE run_id = %s AND node_id = %s AND state IN ({sources})"
+        )
+    changed = _execute_raw(sql, [v for _, v in sets] + [run_id, node_id])
+    if changed and block is not None:
+        block.held[key] = to
+    return changed
 
 
-def run_created(run_id: int) -> NewEvent:
-    """The first event of every run: it is queued."""
+def run_created(run_id: int, node_ids) -> NewEvent:
+    """A new run's nodes, every one pending (a few INSERTs of many rows: the ORM's bulk
+    create cost more than the database), and its first event: it is queued."""
+    fields = [f for f in NodeRun._meta.concrete_fields if not f.primary_key]
+    blank = NodeRun(run_id=run_id, node_id="")
+    row = [f.get_db_prep_save(f.pre_save(blank, True), connection) for f in fields]
+    at = [f.name for f in fields].index("node_id")
+    rows = [[*row[:at], node_id, *row[at + 1 :]] for node_id in node_ids]
+    one = f"({', '.join(['%s'] * len(fields))})"
+    per = INSERT_ROWS * 7 // len(fields)  # as many values per statement as for events
     with transaction.atomic():
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            _execute_raw(
+                f"INSERT INTO {NodeRun._meta.db_table} ({', '.join(f.column for f in fields)}) "  # noqa: S608
+                f"VALUES {', '.join([one] * len(chunk))}",
+                [value for r in chunk for value in r],
+            )
         return _append_event(run_id, "run", state=RunState.QUEUED)
 
 

@@ -10,6 +10,9 @@ import tempfile
 os.environ.setdefault("SDL_DATA_DIR", tempfile.mkdtemp(prefix="sdl-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdl_site.settings")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The figures, not Prefect's log of every task (nor its harness's shutdown noise).
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 import django  # noqa: E402
 
