@@ -69,8 +69,9 @@ class RunConsumer(AsyncWebsocketConsumer):
                     await self.hub.unwatch(self.run_id, self)
                     await self.close(code=FORBIDDEN)
                     return
-            async with self.sending:
-                await self.catch_up()
+            if await self.hub.last_seq(self.run_id) > self.sent:  # missed something
+                async with self.sending:
+                    await self.catch_up()
 
     @database_sync_to_async
     def allowed(self, need: str) -> bool:

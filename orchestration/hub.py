@@ -3,16 +3,28 @@ whatever the number of sockets in this process watching it.
 
 Each event arrives once from the layer, is serialised once, and is handed to every local
 socket of its run. The sockets keep their own replay and gap-filling (consumers.py): the hub
-only carries the live tail, as the layer did before.
+only carries the live tail, as the layer did before — and tells them, from one read of the
+database per run and second, whether anything was missed, so that a socket asks the database
+for events only when it is behind.
 """
 
 import asyncio
 import json
 import logging
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from orchestration import events
+from orchestration.models import WorkflowRun
+
+LATEST_S = 1.0  # how old the newest event number a socket compares with may be
+
+
+@database_sync_to_async
+def _last_seq(run_id: int) -> int:
+    return WorkflowRun.objects.filter(pk=run_id).values_list("last_seq", flat=True).first() or 0
+
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +36,8 @@ class Hub:
         self.channel: str | None = None
         self.lock = asyncio.Lock()
         self.task: asyncio.Task | None = None
+        self.latest: dict[int, tuple[int, float]] = {}  # run → (newest event number, read at)
+        self.reading: dict[int, asyncio.Lock] = {}
 
     async def watch(self, run_id: int, socket) -> None:
         """From now on `socket.live(event, text)` is called with each event of the run."""
@@ -44,7 +58,21 @@ class Hub:
             watching.discard(socket)
             if not watching:
                 del self.watchers[run_id]
+                self.latest.pop(run_id, None)
+                self.reading.pop(run_id, None)
                 await self.layer.group_discard(events.run_group(run_id), self.channel)
+
+    async def last_seq(self, run_id: int) -> int:
+        """The run's newest committed event number, as of at most LATEST_S ago: one query for
+        all of this process's sockets of the run, whatever their number."""
+        known = self.latest.get(run_id)
+        if known and self.loop.time() - known[1] < LATEST_S:
+            return known[0]
+        async with self.reading.setdefault(run_id, asyncio.Lock()):
+            known = self.latest.get(run_id)
+            if not known or self.loop.time() - known[1] >= LATEST_S:
+                known = self.latest[run_id] = (await _last_seq(run_id), self.loop.time())
+            return known[0]
 
     async def _receive(self) -> None:
         while True:
