@@ -64,7 +64,18 @@ class _Block:
         self.held: dict[tuple[int, str], NodeState] = {}  # nodes it moved: their rows are locked
         self.later: dict[tuple[int, str], dict] = {}  # their last columns, written at the end
         self.db = connections[DEFAULT_DB_ALIAS]  # looked up once, not per row
-        self.cursor = self.db.cursor()
+        self._cursor = None
+
+    @property
+    def cursor(self):
+        """One cursor for the block's statements, opened by the first (an idle pass has none)."""
+        if self._cursor is None:
+            self._cursor = self.db.cursor()
+        return self._cursor
+
+    def close(self):
+        if self._cursor is not None:
+            self._cursor.close()
 
 
 _block = threading.local()
@@ -92,7 +103,7 @@ def batched():
         _write_events(block.events)
     finally:
         _block.now = None
-        block.cursor.close()
+        block.close()
 
 
 def _write_later(block: _Block) -> None:
