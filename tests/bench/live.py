@@ -106,6 +106,16 @@ async def floor(clients: int) -> list[float]:
         await server.wait()
 
 
+def timed(job, seconds: float, name: str):
+    """A measurement, or None (its figure printed as nan) when it did not end in time: one
+    that fails leaves the others to be printed."""
+    try:
+        return asyncio.run(asyncio.wait_for(job, seconds))
+    except (TimeoutError, RuntimeError, OSError) as exc:
+        figure(name, float("nan"), f"ms (did not finish: {exc!r})")
+        return None
+
+
 def percentiles(name: str, latencies: list[float]):
     ms = sorted(x * 1000 for x in latencies)
     figure(f"{name}.latency_p50", statistics.median(ms), "ms")
@@ -125,12 +135,14 @@ def run():
         for layer, extra in (("memory", {}), ("redis", {"REDIS_URL": redis_url})):
             with daphne({**env, **extra}) as host:
                 for clients in (1, 10, 50, 200):
-                    job = measure(host, token, cookie, clients, paced)
-                    latencies, _ = asyncio.run(asyncio.wait_for(job, 180))
-                    percentiles(f"live.{layer}.clients_{clients}", latencies)
+                    name = f"live.{layer}.clients_{clients}"
+                    found = timed(measure(host, token, cookie, clients, paced), 180, name)
+                    if found:
+                        percentiles(name, found[0])
                 # Throughput: a burst of instant steps, as fast as the engine writes them.
-                job = measure(host, token, cookie, 50, burst)
-                _, rate = asyncio.run(asyncio.wait_for(job, 120))
-                figure(f"live.{layer}.clients_50.events_per_second", rate, "events/s")
+                name = f"live.{layer}.clients_50.events_per_second"
+                found = timed(measure(host, token, cookie, 50, burst), 120, name)
+                if found:
+                    figure(name, found[1], "events/s")
     for clients in (1, 10, 50, 200):  # the reference: a bare broadcast, the same pace
         percentiles(f"live.bare_broadcast.clients_{clients}", asyncio.run(floor(clients)))
