@@ -106,13 +106,13 @@ async def floor(clients: int) -> list[float]:
         await server.wait()
 
 
-def timed(job, seconds: float, name: str):
+def timed(job, seconds: float, name: str, unit: str = "ms"):
     """A measurement, or None (its figure printed as nan) when it did not end in time: one
     that fails leaves the others to be printed."""
     try:
         return asyncio.run(asyncio.wait_for(job, seconds))
     except (TimeoutError, RuntimeError, OSError) as exc:
-        figure(name, float("nan"), f"ms (did not finish: {exc!r})")
+        figure(name, float("nan"), f"{unit} (did not finish: {exc!r})")
         return None
 
 
@@ -141,7 +141,7 @@ def run():
                         percentiles(name, found[0])
                 # Throughput: a burst of instant steps, as fast as the engine writes them.
                 name = f"live.{layer}.clients_50.events_per_second"
-                found = timed(measure(host, token, cookie, 50, burst), 120, name)
+                found = timed(measure(host, token, cookie, 50, burst), 120, name, "events/s")
                 if found:
                     figure(name, found[1], "events/s")
     for clients in (1, 10, 50, 200):  # the reference: a bare broadcast, the same pace
