@@ -10,13 +10,13 @@ and each trial's run as above.
 import json
 import tempfile
 from pathlib import Path
-
-from rocrate.model.computerlanguage import ComputerLanguage
-from rocrate.model.contextentity import ContextEntity
-from rocrate.rocrate import ROCrate
+from typing import TYPE_CHECKING
 
 from orchestration import campaigns
 from orchestration.models import Campaign, RunState, WorkflowRun
+
+if TYPE_CHECKING:  # rocrate takes most of a second to import: only when a crate is written
+    from rocrate.rocrate import ROCrate
 
 PROFILES = [
     "https://w3id.org/ro/wfrun/process/0.5",
@@ -36,7 +36,10 @@ def _write(folder: Path, name: str, data) -> Path:
     return path
 
 
-def _crate(name: str, description: str) -> ROCrate:
+def _crate(name: str, description: str) -> "ROCrate":
+    from rocrate.model.contextentity import ContextEntity
+    from rocrate.rocrate import ROCrate
+
     crate = ROCrate()
     crate.name = name
     crate.description = description
@@ -46,8 +49,10 @@ def _crate(name: str, description: str) -> ROCrate:
     return crate
 
 
-def _add_run(crate: ROCrate, folder: Path, run: WorkflowRun, prefix: str = "") -> None:
+def _add_run(crate: "ROCrate", folder: Path, run: WorkflowRun, prefix: str = "") -> None:
     """A run's files and its CreateAction."""
+    from rocrate.model.computerlanguage import ComputerLanguage
+
     language = crate.get("#sdl-workflow") or crate.add(
         ComputerLanguage(
             crate,
@@ -121,7 +126,7 @@ def _add_run(crate: ROCrate, folder: Path, run: WorkflowRun, prefix: str = "") -
     )
 
 
-def _zip(crate: ROCrate, folder: Path) -> bytes:
+def _zip(crate: "ROCrate", folder: Path) -> bytes:
     target = folder / "crate.zip"
     crate.write_zip(target)
     return target.read_bytes()
