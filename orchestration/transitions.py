@@ -225,7 +225,9 @@ def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict) -> int:
     db = block.db if block else None
     sets = [_prep(NodeRun, "state", to, db), *(_prep(NodeRun, k, v, db) for k, v in fields.items())]
     key = (run_id, node_id)
-    if block is not None and block.held.get(key) in NODE_FROM[to]:
+    if block is not None and key in block.held:  # its state is known: the row is ours
+        if block.held[key] not in NODE_FROM[to]:
+            return 0
         block.later.setdefault(key, {}).update(sets)
         block.held[key] = to
         return 1

@@ -267,3 +267,22 @@ def test_cancel_while_a_node_waits_to_retry_ends_it_cancelled(owner, engine_name
     assert run.state == RunState.CANCELLED and nodes(run)["f"].state == NodeState.CANCELLED
     node_states = list(run.events.filter(node_id="f", type="node").values_list("state", flat=True))
     assert node_states == ["running", "retrying", "cancelled"]
+
+
+def test_a_pass_writes_a_nodes_later_moves_once_and_still_refuses_an_illegal_one(owner):
+    """Inside one batched pass a node's second move is not asked of the database (its row is
+    the pass's), but what it may become is still checked, and every event is kept, in order."""
+    from django.db import transaction
+
+    run = runs.create_run(make_workflow(owner), user=owner, start=False)
+    with transaction.atomic(), transitions.batched():
+        transitions.move_node(run.pk, "a", NodeState.RUNNING, attempts=1)
+        transitions.move_node(run.pk, "a", NodeState.COMPLETED, output={"x": 1})
+        with pytest.raises(transitions.IllegalTransition):
+            transitions.move_node(run.pk, "a", NodeState.CANCELLED)
+    a = nodes(run)["a"]
+    assert (a.state, a.attempts, a.output) == (NodeState.COMPLETED, 1, {"x": 1})
+    assert a.started_at is not None and a.finished_at is not None
+    moves = run.events.filter(type="node").values_list("node_id", "state")
+    assert list(moves) == [("a", "running"), ("a", "completed")]
+    assert list(run.events.values_list("seq", flat=True)) == [1, 2, 3]
