@@ -43,7 +43,11 @@ class Hub:
         """From now on `socket.live(event, text)` is called with each event of the run."""
         async with self.lock:
             if self.channel is None:
-                self.channel = await self.layer.new_channel(prefix="sdl-hub.")
+                # The layer's default prefix: channels_redis receives all of a process's own
+                # channels through one queue per prefix and one lock, so a channel of another
+                # prefix waited behind the consumers' (its events came only by the sockets'
+                # once-a-second gap check).
+                self.channel = await self.layer.new_channel()
                 self.task = asyncio.create_task(self._receive())
             if run_id not in self.watchers:
                 self.watchers[run_id] = set()

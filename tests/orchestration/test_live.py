@@ -255,3 +255,36 @@ async def test_a_socket_is_closed_when_its_viewer_loses_the_share(owner, teammat
             break
     assert output == {"type": "websocket.close", "code": 4403}
     await sync_to_async(runs.cancel_run)(run, owner)
+
+
+async def test_on_redis_the_hub_shares_the_queue_of_the_processs_consumers():
+    """channels_redis receives a process's own channels through one queue per name prefix,
+    one receiver at a time: a hub channel of its own prefix waited behind every socket's own
+    receive, so its events came only by the once-a-second gap check."""
+    import asyncio
+
+    from channels_redis.core import RedisChannelLayer
+
+    from orchestration import events
+    from orchestration.hub import Hub
+
+    class Socket:
+        def __init__(self):
+            self.got = asyncio.Queue()
+
+        def live(self, event, text):
+            self.got.put_nowait(event)
+
+    with redis_server() as url:
+        layer = RedisChannelLayer(hosts=[url])
+        hub, socket = Hub(asyncio.get_running_loop(), layer), Socket()
+        consumer = await layer.new_channel()  # a consumer's own channel, as Channels makes it
+        assert layer.non_local_name(consumer) != consumer
+        waiting = asyncio.create_task(layer.receive(consumer))  # blocks, as a socket does
+        await hub.watch(7, socket)
+        assert layer.non_local_name(hub.channel) == layer.non_local_name(consumer)
+        await layer.group_send(events.run_group(7), {"type": "run.update", "event": {"run": 7}})
+        assert await asyncio.wait_for(socket.got.get(), 30) == {"run": 7}
+        waiting.cancel()
+        hub.task.cancel()
+        await layer.flush()
