@@ -31,6 +31,13 @@ const ON_MODULE = {
   absorbanceReaderType: ["wellPlate"],
 };
 
+// Whether a pipette (its definition) takes the tips of a tip rack (a labware definition).
+function takesTips(pipette, rack) {
+  return Boolean(pipette && rack) && pipette.tip_volumes.includes(Math.round(rack.well_volume));
+}
+
+const labwareDef = (defs, loadName) => defs.labware.find((d) => d.load_name === loadName);
+
 // The labware a slot is offered: for this robot, for what stands there, and tip racks that
 // fit a pipette on the deck (all tip racks while there is none).
 export function offeredLabware(defs, { robot, moduleType, pipettes }) {
@@ -128,7 +135,7 @@ function SlotEditor({ slot, defs, deck, robot, edit }) {
                          if (def.is_tiprack) {  // a pipette that takes these tips uses them
                            dk.pipettes.forEach((p) => {
                              const spec = defs.pipettes.find((x) => x.name === p.instrument);
-                             if (spec && spec.tip_volumes.includes(Math.round(def.well_volume))) p.tip_racks = [...(p.tip_racks || []), id];
+                             if (takesTips(spec, def)) p.tip_racks = [...(p.tip_racks || []), id];
                            });
                          }
                        })} />
@@ -151,8 +158,8 @@ function SlotEditor({ slot, defs, deck, robot, edit }) {
 function Mount({ mount, deck, defs, edit }) {
   const pipette = deck.pipettes.find((p) => p.mount === mount);
   const spec = pipette && defs.pipettes.find((p) => p.name === pipette.instrument);
-  const racks = deck.labware.filter((l) => (defs.labware.find((d) => d.load_name === l.load_name) || {}).is_tiprack);
-  const fits = (rack) => !spec || spec.tip_volumes.includes(Math.round((defs.labware.find((d) => d.load_name === rack.load_name) || {}).well_volume));
+  const racks = deck.labware.filter((l) => (labwareDef(defs, l.load_name) || {}).is_tiprack);
+  const fits = (rack) => !spec || takesTips(spec, labwareDef(defs, rack.load_name));
   return (
     <div className="mount">
       <label>{mount} pipette
@@ -160,7 +167,7 @@ function Mount({ mount, deck, defs, edit }) {
           dk.pipettes = dk.pipettes.filter((p) => p.mount !== mount);
           const chosen = defs.pipettes.find((p) => p.name === e.target.value);
           if (chosen) {
-            const fitting = racks.filter((r) => chosen.tip_volumes.includes(Math.round((defs.labware.find((d) => d.load_name === r.load_name) || {}).well_volume)));
+            const fitting = racks.filter((r) => takesTips(chosen, labwareDef(defs, r.load_name)));
             dk.pipettes.push({ id: pipette ? pipette.id : uniqueId(dk, mount), instrument: chosen.name, mount, tip_racks: fitting.map((r) => r.id) });
           }
         })}>

@@ -2,6 +2,7 @@
 // server while the user keeps editing; its findings join the validation report.
 import { useEffect, useState } from "react";
 import * as api from "./api.js";
+import { sameJson } from "./editorHooks.js";
 
 export const DRY_RUN_BLOCKS = ["problems", "crashed", "timed out"];
 
@@ -27,7 +28,7 @@ export function useDryRun(doc, enabled) {
     const show = (answer) => {
       if (gone) return;
       const next = { problems: [], ...answer };
-      setDry((prev) => (JSON.stringify(prev) === JSON.stringify(next) ? prev : next));
+      setDry((prev) => (sameJson(prev, next) ? prev : next));
       if (answer.status === "checking" && answer.key) {
         timer = setTimeout(() => api.dryRunResult(answer.key).then(show, () => {}), 400);
       }
