@@ -1,5 +1,12 @@
 """The editor in headless Chromium: time to an interactive canvas at 100, 500 and 1,000 nodes,
-and the frame time while panning the 1,000-node workflow. Target: ≤ 1 s to interactive."""
+and the time each frame takes while panning the 1,000-node workflow. Targets: ≤ 1 s to
+interactive, ≤ 16.7 ms per frame at the 95th percentile (60 frames a second).
+
+A frame's time is measured twice. Paced: the browser draws at most 60 frames a second, so the
+interval between frames is 16.7 ms at best and its jitter shows even doing nothing (the idle
+reference). Unpaced: the same pan in a browser whose frame rate is not limited
+(`--disable-frame-rate-limit --disable-gpu-vsync`), where each frame follows the last as soon
+as it is drawn, so the interval is what the frame cost: the figure the target is about."""
 
 import os
 import shutil
@@ -69,6 +76,9 @@ def p95(values):
     return sorted(values)[int(len(values) * 0.95)]
 
 
+UNPACED = ["--disable-frame-rate-limit", "--disable-gpu-vsync"]
+
+
 def run():
     from playwright.sync_api import sync_playwright
 
@@ -79,32 +89,49 @@ def run():
     session = client.cookies["sessionid"].value
 
     with daphne({**os.environ}) as host, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or shutil.which("chromium-browser"), args=ARGS
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        context.add_cookies([{"name": "sessionid", "value": session, "url": f"http://{host}"}])
-        page = context.new_page()
-        page.goto(f"http://{host}/workflows/{ids[100]}/edit")  # warm the bundle cache
-        page.wait_for_function(READY)
-        for n in SIZES:
-            times = []
-            for _ in range(3):
-                page.goto("about:blank")
-                started = page.evaluate("() => performance.timeOrigin + performance.now()")
-                page.goto(f"http://{host}/workflows/{ids[n]}/edit")
-                page.wait_for_function(READY, polling="raf", timeout=60000)
-                done = page.evaluate("() => performance.timeOrigin + performance.now()")
-                times.append(done - started)
-            figure(f"editor.time_to_interactive.nodes_{n}", statistics.median(times), "ms")
-        page.wait_for_load_state("networkidle")  # validation and the dry run answered: a user's pan
-        frames = page.evaluate(PAN)
-        figure("editor.pan.nodes_1000.frame_time_p50", statistics.median(frames), "ms")
-        figure("editor.pan.nodes_1000.frame_time_p95", p95(frames), "ms")
-        # references from the same run: this browser's frames doing nothing, and panning 10 steps
-        figure("editor.reference.idle.frame_time_p95", p95(page.evaluate(IDLE)), "ms")
-        page.goto(f"http://{host}/workflows/{ids[10]}/edit")
+        for unpaced in (False, True):
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or shutil.which("chromium-browser"),
+                args=ARGS + (UNPACED if unpaced else []),
+            )
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": f"http://{host}"}])
+            page = context.new_page()
+            page.goto(f"http://{host}/workflows/{ids[100]}/edit")  # warm the bundle cache
+            page.wait_for_function(READY)
+            if unpaced:
+                pan(page, host, ids, "unpaced")
+            else:
+                time_to_interactive(page, host, ids)
+                pan(page, host, ids, "paced")
+            browser.close()
+
+
+def time_to_interactive(page, host, ids):
+    for n in SIZES:
+        times = []
+        for _ in range(3):
+            page.goto("about:blank")
+            started = page.evaluate("() => performance.timeOrigin + performance.now()")
+            page.goto(f"http://{host}/workflows/{ids[n]}/edit")
+            page.wait_for_function(READY, polling="raf", timeout=60000)
+            done = page.evaluate("() => performance.timeOrigin + performance.now()")
+            times.append(done - started)
+        figure(f"editor.time_to_interactive.nodes_{n}", statistics.median(times), "ms")
+
+
+def pan(page, host, ids, how):
+    """Frame times panning 1,000 steps; beside them, the same browser's frames doing nothing
+    and panning 10 steps."""
+    for n in (1000, 10):
+        page.goto(f"http://{host}/workflows/{ids[n]}/edit")
         page.wait_for_function(READY, polling="raf", timeout=60000)
-        page.wait_for_load_state("networkidle")
-        figure("editor.reference.pan.nodes_10.frame_time_p95", p95(page.evaluate(PAN)), "ms")
-        browser.close()
+        page.wait_for_load_state("networkidle")  # validation and the dry run answered
+        frames = page.evaluate(PAN)
+        if n == 1000:
+            figure(f"editor.pan.nodes_1000.{how}.frame_time_p50", statistics.median(frames), "ms")
+            figure(f"editor.pan.nodes_1000.{how}.frame_time_p95", p95(frames), "ms")
+            if how == "paced":  # unpaced, a frame with nothing to draw waits for the next tick
+                figure("editor.reference.idle.paced.frame_time_p95", p95(page.evaluate(IDLE)), "ms")
+        else:
+            figure(f"editor.reference.pan.nodes_10.{how}.frame_time_p95", p95(frames), "ms")
