@@ -42,6 +42,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             self.sent = max(0, int(query.get("after", ["0"])[0]))
         except ValueError:
             self.sent = 0
+        self.received = 0  # the newest event the hub handed this socket, and when
+        self.heard = asyncio.get_running_loop().time()
         # Join first, then replay: nothing can fall between the two.
         self.sending = asyncio.Lock()
         self.forwarding: set[asyncio.Task] = set()
@@ -69,7 +71,12 @@ class RunConsumer(AsyncWebsocketConsumer):
                     await self.hub.unwatch(self.run_id, self)
                     await self.close(code=FORBIDDEN)
                     return
-            if await self.hub.last_seq(self.run_id) > self.sent:  # missed something
+            # Heard nothing for a while, and missed something: an event neither sent nor on
+            # its way from the hub. While the hub delivers, a gap shows in the next event
+            # (forward); a socket or hub that is only slow must not read the database again
+            # and again, which makes a busy process slower still.
+            quiet = asyncio.get_running_loop().time() - self.heard >= WATCHDOG_S
+            if quiet and await self.hub.last_seq(self.run_id) > max(self.sent, self.received):
                 async with self.sending:
                     await self.catch_up()
 
@@ -109,6 +116,8 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     def live(self, event: dict, text: str) -> None:
         """From the hub: an event of this run, serialised once for every socket."""
+        self.received = max(self.received, event["seq"])
+        self.heard = asyncio.get_running_loop().time()
         task = asyncio.create_task(self.forward(event, text))
         self.forwarding.add(task)  # keep a reference until it is done
         task.add_done_callback(self.forwarding.discard)

@@ -4,6 +4,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -16,12 +17,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60):
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60, output=None):
+    """`output`: the file the server writes to, shown when it exits early."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"the server exited early:\n{output[-3000:]}")
+            said = ""
+            if output is not None:
+                output.seek(0)
+                said = output.read().decode(errors="replace")
+            raise RuntimeError(f"the server exited early:\n{said[-3000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -60,24 +65,27 @@ def redis_server():
 @contextmanager
 def daphne(env: dict):
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "sdl_site.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop(process)
+    # Its output goes to a file: a pipe nobody reads fills up (64 KB of access log) and then
+    # blocks the server in the middle of a request.
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "sdl_site.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process, output=output)
+            yield f"127.0.0.1:{port}"
+        finally:
+            stop(process)

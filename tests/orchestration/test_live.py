@@ -1,5 +1,6 @@
 """Live runs over websockets: the consumer in-process, and daphne with Redis across processes."""
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -288,3 +289,47 @@ async def test_on_redis_the_hub_shares_the_queue_of_the_processs_consumers():
         waiting.cancel()
         hub.task.cancel()
         await layer.flush()
+
+
+async def test_a_socket_that_is_sent_every_event_reads_the_database_only_to_replay(
+    owner, monkeypatch
+):
+    """The gap check asks the database only when a socket has heard nothing for a while and
+    is behind: sockets that are merely slow must not all read it again and again."""
+    from orchestration import consumers, hub
+
+    monkeypatch.setattr(consumers, "WATCHDOG_S", 0.05)
+    monkeypatch.setattr(hub, "LATEST_S", 0.0)
+    reads = []
+    stored_after = consumers.RunConsumer.__dict__["stored_after"]
+
+    async def counted(self, seq):
+        reads.append(seq)
+        return await stored_after.__get__(self, type(self))(seq)
+
+    monkeypatch.setattr(consumers.RunConsumer, "stored_after", counted)
+    deliver = consumers.RunConsumer.deliver
+
+    async def slowly(self, message, text=None):  # a socket slower than the run
+        await asyncio.sleep(0.03)
+        await deliver(self, message, text)
+
+    monkeypatch.setattr(consumers.RunConsumer, "deliver", slowly)
+    doc = document(
+        nodes=[{"id": "p", "type": "control.pause", "params": {}}]
+        + [
+            {"id": f"d{i}", "type": "control.delay", "params": {"seconds": 0.02}} for i in range(30)
+        ],
+        edges=[{"source": "p", "target": "d0"}]
+        + [{"source": f"d{i}", "target": f"d{i + 1}"} for i in range(29)],
+    )
+    workflow = await sync_to_async(make_workflow)(owner, doc)
+    run = await sync_to_async(runs.create_run)(workflow, user=owner)
+    await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
+    ws = await communicator(f"/ws/runs/{run.pk}/?after=0", owner)
+    assert (await ws.connect())[0]
+    await sync_to_async(runs.continue_run)(run, owner)
+    seqs = [m["seq"] for m in await receive_until_end(ws)]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 60
+    assert reads == [0]  # the replay on connecting, nothing after
+    await ws.disconnect()
