@@ -27,18 +27,18 @@ def dag(n: int, shape: str) -> dict:
 
 
 def native_overhead(user, n: int, shape: str) -> float:
+    """From asking for the run to its recorded end (not to when this loop's poll saw it)."""
     workflow = Workflow.create(dag(n, shape), user)
-    started = time.perf_counter()
+    started = time.time()
     run = runs.create_run(workflow, user=user)
     while (
         WorkflowRun.objects.filter(pk=run.pk).values_list("state", flat=True).get()
         not in RUN_TERMINAL
     ):
         time.sleep(0.005)
-    elapsed = time.perf_counter() - started
     run.refresh_from_db()
     assert run.state == "completed", run.error
-    return elapsed / n * 1000
+    return (run.finished_at.timestamp() - started) / n * 1000
 
 
 def prefect_overhead(n: int) -> tuple[float, float] | None:
