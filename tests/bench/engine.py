@@ -10,7 +10,7 @@ from canvas.models import Workflow
 from orchestration import runs
 from orchestration.models import RUN_TERMINAL, WorkflowRun
 
-REPEATS = 3  # each figure: the median of this many runs
+REPEATS = 5  # each figure: the median of this many runs (one in ten is 3–5 times slower)
 
 
 def figure(name, value, unit):
