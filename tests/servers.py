@@ -50,16 +50,27 @@ def redis_server():
     if binary is None:
         raise RuntimeError("redis-server is not installed: run `make test-deps`")
     port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop(process)
+    with tempfile.TemporaryFile() as output:  # not a pipe: see daphne()
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, process, output=output)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            stop(process)
 
 
 @contextmanager
