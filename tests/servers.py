@@ -45,58 +45,32 @@ def stop(process: subprocess.Popen):
 
 
 @contextmanager
-def redis_server():
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed: run `make test-deps`")
-    port = free_port()
-    with tempfile.TemporaryFile() as output:  # not a pipe: see daphne()
-        process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+def _server(command: list[str], port: int, **popen):
+    """A server process until the block ends. Its output goes to a file: a pipe nobody reads
+    fills up (64 KB of daphne's access log) and then blocks the server mid-request."""
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
         try:
             wait_for_port(port, process, output=output)
-            yield f"redis://127.0.0.1:{port}/0"
+            yield
         finally:
             stop(process)
 
 
 @contextmanager
+def redis_server():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run `make test-deps`")
+    port = free_port()
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with _server([binary, *options], port):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@contextmanager
 def daphne(env: dict):
     port = free_port()
-    # Its output goes to a file: a pipe nobody reads fills up (64 KB of access log) and then
-    # blocks the server in the middle of a request.
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "sdl_site.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, process, output=output)
-            yield f"127.0.0.1:{port}"
-        finally:
-            stop(process)
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    with _server([*command, "sdl_site.asgi:application"], port, cwd=ROOT, env=env):
+        yield f"127.0.0.1:{port}"
