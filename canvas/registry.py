@@ -75,8 +75,9 @@ class NodeType:
     Params: ClassVar[type[BaseModel]] = Params
     outputs: ClassVar[dict[str, str]] = {}
     uses_robot: ClassVar[bool] = False
-    # Finishes at once and never waits (no robot, no I/O, no sleep): an engine may run it in
-    # its own thread instead of handing it to a worker thread.
+    # Finishes at once, never waits and changes nothing outside the run's records (no robot,
+    # no I/O, no sleep): an engine may run it in its own thread instead of handing it to a
+    # worker thread, before the database has confirmed that the node was its to run.
     inline: ClassVar[bool] = False
     # Fields whose value names a deck item, so the editor offers a drop-down of those ids.
     deck_fields: ClassVar[dict[str, str]] = {}

@@ -119,21 +119,21 @@ class NativeRun:
     def _start(self, step: Step, sorter, pool):
         execution = self.execution
         decision, reason = execution.decide(step)
-        if decision != RUN:
-            transitions.move_node(execution.run_id, step.id, decision, error=reason)
+        if decision != RUN:  # skipped or cancelled: nothing runs, the row is checked at the end
+            transitions.move_node(execution.run_id, step.id, decision, True, error=reason)
             execution.ended(step.id, decision)
             sorter.done(step.id)
             return
-        try:
+        inline = step.node_type.inline and step.retries == 0 and step.timeout_s is None
+        try:  # an inline node's row is checked when the pass is written (no round trip now)
             transitions.move_node(
-                execution.run_id, step.id, NodeState.RUNNING, attempts=1, error=""
+                execution.run_id, step.id, NodeState.RUNNING, inline, attempts=1, error=""
             )
         except transitions.IllegalTransition:
             sorter.done(step.id)  # someone else has it
             return
         self.running += 1
-        node_type = step.node_type
-        if node_type.inline and step.retries == 0 and step.timeout_s is None:
+        if inline:
             outcome = execution.attempt(step, 1)
             self._record(execution.take(block=False), sorter)  # its log lines come first
             self._record([NodeEnded(step.id, outcome.state, outcome.result)], sorter)

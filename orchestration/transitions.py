@@ -63,6 +63,8 @@ class _Block:
         self.events: list[NewEvent] = []
         self.held: dict[tuple[int, str], NodeState] = {}  # nodes it moved: their rows are locked
         self.later: dict[tuple[int, str], dict] = {}  # their last columns, written at the end
+        # nodes moved with the check left to the end: the states their rows must still be in
+        self.unchecked: dict[tuple[int, str], frozenset] = {}
         self.db = connections[DEFAULT_DB_ALIAS]  # looked up once, not per row
         self._cursor = None
 
@@ -92,7 +94,11 @@ def batched():
     the order they were appended (the engine's pass over many quick nodes). A node moved
     twice in the block (running, then completed) is checked and written once when it is
     first moved; its later moves need no check (its row is locked by this transaction) and
-    are written together at the end, one statement for them all."""
+    are written together at the end, one statement for them all. A move made with
+    `check_at_end` is not asked of the database at once either: its row is checked by that
+    same statement, and a row that someone else moved meanwhile refuses the whole block
+    (IllegalTransition) — for a step that changes nothing outside the database before the
+    block ends, so that a node costs no round trip of its own."""
     if _current() is not None:  # already batching
         yield
         return
@@ -107,15 +113,34 @@ def batched():
 
 
 def _write_later(block: _Block) -> None:
-    by_columns: dict[tuple, list] = {}
-    for (run_id, node_id), columns in block.later.items():
-        by_columns.setdefault(tuple(columns), []).append([*columns.values(), run_id, node_id])
-    for columns, rows in by_columns.items():
-        block.cursor.executemany(
+    by_statement: dict[tuple, list] = {}
+    for key, columns in block.later.items():
+        statement = (tuple(columns), block.unchecked.get(key))
+        by_statement.setdefault(statement, []).append([*columns.values(), *key])
+    for (columns, sources), rows in by_statement.items():
+        block.cursor.executemany(_node_update_sql(columns, sources), rows)
+        if sources and block.cursor.rowcount != len(rows):
+            raise IllegalTransition(
+                f"{len(rows) - block.cursor.rowcount} of the nodes this pass moved were moved "
+                "by someone else meanwhile; nothing of the pass was kept"
+            )
+
+
+_UPDATE_SQL: dict = {}
+
+
+def _node_update_sql(columns: tuple[str, ...], sources: frozenset | None) -> str:
+    """UPDATE of these columns of one node row, only while it is in `sources` when given."""
+    sql = _UPDATE_SQL.get((columns, sources))
+    if sql is None:
+        sql = (
             f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c in columns)} "  # noqa: S608
-            "WHERE run_id = %s AND node_id = %s",
-            rows,
+            "WHERE run_id = %s AND node_id = %s"
         )
+        if sources:  # our own enum values
+            sql += " AND state IN (" + ", ".join(f"'{s}'" for s in sorted(sources)) + ")"
+        _UPDATE_SQL[(columns, sources)] = sql
+    return sql
 
 
 @dataclass
@@ -214,13 +239,10 @@ def _execute_raw(sql: str, params: list, fetch: bool = False):
         return cursor.fetchone() if fetch else cursor.rowcount
 
 
-_UPDATE_SQL: dict = {}
-
-
-def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict) -> int:
+def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict, at_end=False) -> int:
     """UPDATE … WHERE state IN (allowed sources): exactly one row moves, or none. A node this
-    batched block moved already is not asked again: its later columns wait for the block's
-    end (see `batched`)."""
+    batched block moved already is not asked again, nor one moved `at_end`: their columns
+    wait for the block's end (see `batched`)."""
     block = _current()
     db = block.db if block else None
     sets = [_prep(NodeRun, "state", to, db), *(_prep(NodeRun, k, v, db) for k, v in fields.items())]
@@ -231,14 +253,13 @@ def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict) -> int:
         block.later.setdefault(key, {}).update(sets)
         block.held[key] = to
         return 1
-    columns = tuple(c for c, _ in sets)
-    sql = _UPDATE_SQL.get((to, columns))
-    if sql is None:
-        sources = ", ".join(f"'{s}'" for s in sorted(NODE_FROM[to]))  # our own enum values
-        sql = _UPDATE_SQL[(to, columns)] = (
-            f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c in columns)} "  # noqa: S608
-            f"WHERE run_id = %s AND node_id = %s AND state IN ({sources})"
-        )
+    sources = frozenset(str(s) for s in NODE_FROM[to])  # our own enum values
+    if block is not None and at_end:
+        block.unchecked[key] = sources
+        block.later[key] = dict(sets)
+        block.held[key] = to
+        return 1
+    sql = _node_update_sql(tuple(c for c, _ in sets), sources)
     changed = _execute_raw(sql, [v for _, v in sets] + [run_id, node_id])
     if changed and block is not None:
         block.held[key] = to
@@ -295,7 +316,10 @@ def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
         return _append_event(run_id, "run", state=to, data=data)
 
 
-def move_node(run_id: int, node_id: str, to: NodeState, **fields) -> NewEvent:
+def move_node(
+    run_id: int, node_id: str, to: NodeState, check_at_end: bool = False, **fields
+) -> NewEvent:
+    """`check_at_end`: inside `batched`, the row is checked when the block ends (see there)."""
     now = timezone.now()
     if to == NodeState.RUNNING:
         fields.setdefault("started_at", now)
@@ -307,7 +331,7 @@ def move_node(run_id: int, node_id: str, to: NodeState, **fields) -> NewEvent:
     # No savepoint (the engine calls this many times in one transaction): nothing raises
     # inside the block; a refused change leaves it normally and is reported after.
     with transaction.atomic(savepoint=False):
-        changed = _update_node(run_id, node_id, to, fields)
+        changed = _update_node(run_id, node_id, to, fields, check_at_end)
         event = _append_event(run_id, "node", node_id, to, data) if changed else None
     if event is None:
         current = NodeRun.objects.filter(run_id=run_id, node_id=node_id).values_list(

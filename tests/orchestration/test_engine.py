@@ -7,7 +7,7 @@ import time
 import pytest
 
 from orchestration import runs, transitions
-from orchestration.models import NodeState, RunState
+from orchestration.models import NodeRun, NodeState, RunState
 from tests.factories import demo, document, make_workflow
 from tests.helpers import CALLABLES
 from tests.orchestration.runhelpers import assert_events_complete, nodes, run_document, wait_for
@@ -286,3 +286,33 @@ def test_a_pass_writes_a_nodes_later_moves_once_and_still_refuses_an_illegal_one
     moves = run.events.filter(type="node").values_list("node_id", "state")
     assert list(moves) == [("a", "running"), ("a", "completed")]
     assert list(run.events.values_list("seq", flat=True)) == [1, 2, 3]
+
+
+def test_a_pass_keeps_nothing_when_a_node_it_moved_unchecked_was_moved_by_someone_else(owner):
+    """A move checked at the pass's end (an inline node: no round trip of its own) is still
+    refused when the row was not in a state it may move from, and with it the whole pass."""
+    from django.db import transaction
+
+    run = runs.create_run(make_workflow(owner), user=owner, start=False)
+    with pytest.raises(transitions.IllegalTransition, match="moved by someone else"):
+        with transaction.atomic(), transitions.batched():
+            transitions.move_node(run.pk, "a", NodeState.RUNNING, True, attempts=1)
+            transitions.move_node(run.pk, "a", NodeState.COMPLETED, output={"x": 1})
+            transitions.move_node(run.pk, "b", NodeState.RUNNING, True, attempts=1)
+            NodeRun.objects.filter(run=run, node_id="b").update(state=NodeState.CANCELLED)
+    assert {n.node_id: n.state for n in run.nodes.all()} == {"a": "pending", "b": "pending"}
+    assert list(run.events.values_list("type", "state")) == [("run", "queued")]
+    with transaction.atomic(), transitions.batched():  # unchecked moves that were allowed
+        transitions.move_node(run.pk, "a", NodeState.RUNNING, True, attempts=1)
+        transitions.move_node(run.pk, "a", NodeState.COMPLETED, output={"x": 1})
+        transitions.move_node(run.pk, "b", NodeState.SKIPPED, True, error="not needed")
+    a, b = nodes(run)["a"], nodes(run)["b"]
+    assert (a.state, a.attempts, a.output, b.state, b.error) == (
+        "completed",
+        1,
+        {"x": 1},
+        "skipped",
+        "not needed",
+    )
+    moves = run.events.filter(type="node").values_list("node_id", "state")
+    assert list(moves) == [("a", "running"), ("a", "completed"), ("b", "skipped")]
