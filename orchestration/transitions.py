@@ -5,6 +5,7 @@ is refused), and appends a `RunEvent` with the run's next sequence number in the
 transaction; the event is published to browsers only after that transaction commits.
 """
 
+import json
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -266,24 +267,31 @@ def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict, at_end=
     return changed
 
 
+# A list of node ids as a table of one column, from one parameter: PostgreSQL's array,
+# SQLite's JSON (the two databases SDL Canvas runs on).
+_NODE_IDS = {
+    "postgresql": "unnest(%s::text[]) AS ids(node_id)",
+    "sqlite": "(SELECT value AS node_id FROM json_each(%s)) AS ids",
+}
+
+
 def run_created(run_id: int, node_ids) -> NewEvent:
-    """A new run's nodes, every one pending (a few INSERTs of many rows: the ORM's bulk
-    create cost more than the database), and its first event: it is queued."""
+    """A new run's nodes, every one pending, in one INSERT whatever their number (the ORM's
+    bulk create, or rows of values, cost more than the database's own work), and its first
+    event: it is queued."""
     fields = [f for f in NodeRun._meta.concrete_fields if not f.primary_key]
     blank = NodeRun(run_id=run_id, node_id="")
-    row = [f.get_db_prep_save(f.pre_save(blank, True), connection) for f in fields]
-    at = [f.name for f in fields].index("node_id")
-    rows = [[*row[:at], node_id, *row[at + 1 :]] for node_id in node_ids]
-    one = f"({', '.join(['%s'] * len(fields))})"
-    per = INSERT_ROWS * 7 // len(fields)  # as many values per statement as for events
+    same = [f for f in fields if f.name != "node_id"]  # every row's, but its node id
+    values = [f.get_db_prep_save(f.pre_save(blank, True), connection) for f in same]
+    ids = list(node_ids)
     with transaction.atomic():
-        for start in range(0, len(rows), per):
-            chunk = rows[start : start + per]
-            _execute_raw(
-                f"INSERT INTO {NodeRun._meta.db_table} ({', '.join(f.column for f in fields)}) "  # noqa: S608
-                f"VALUES {', '.join([one] * len(chunk))}",
-                [value for r in chunk for value in r],
-            )
+        _execute_raw(
+            f"INSERT INTO {NodeRun._meta.db_table} "  # noqa: S608
+            f"({', '.join(f.column for f in same)}, node_id) "
+            f"SELECT {', '.join(f'CAST(%s AS {f.cast_db_type(connection)})' for f in same)}, "
+            f"ids.node_id FROM {_NODE_IDS[connection.vendor]}",
+            [*values, ids if connection.vendor == "postgresql" else json.dumps(ids)],
+        )
         return _append_event(run_id, "run", state=RunState.QUEUED)
 
 
