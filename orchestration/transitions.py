@@ -217,6 +217,24 @@ def _insert_sql(rows: list[NewEvent]):
     block = _current()
     db = block.db if block else connection
     data, at = RunEvent._meta.get_field("data"), db.ops.adapt_datetimefield_value
+    if db.vendor == "postgresql":  # one array per column: 7 values to bind, whatever the rows
+        arrays = [
+            [e.run_id for e in rows],
+            [e.seq for e in rows],
+            [e.type for e in rows],
+            [e.node_id for e in rows],
+            [str(e.state) for e in rows],
+            [json.dumps(e.data, cls=data.encoder) for e in rows],
+            [e.at for e in rows],
+        ]
+        types = ("bigint", "integer", "text", "text", "text", "text", "timestamptz")
+        sql = (
+            f"INSERT INTO {RunEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+            "SELECT r, s, t, n, st, d::jsonb, a FROM unnest("
+            + ", ".join(f"%s::{t}[]" for t in types)
+            + ") AS e(r, s, t, n, st, d, a)"
+        )
+        return sql, arrays
     values = []
     for e in rows:  # each column adapted as _prep would, without asking for its field
         values += (e.run_id, e.seq, e.type, e.node_id, str(e.state))
