@@ -120,14 +120,21 @@ class NativeRun:
         execution = self.execution
         decision, reason = execution.decide(step)
         if decision != RUN:  # skipped or cancelled: nothing runs, the row is checked at the end
-            transitions.move_node(execution.run_id, step.id, decision, True, error=reason)
+            transitions.move_node(
+                execution.run_id, step.id, decision, check_at_end=True, error=reason
+            )
             execution.ended(step.id, decision)
             sorter.done(step.id)
             return
         inline = step.node_type.inline and step.retries == 0 and step.timeout_s is None
         try:  # an inline node's row is checked when the pass is written (no round trip now)
             transitions.move_node(
-                execution.run_id, step.id, NodeState.RUNNING, inline, attempts=1, error=""
+                execution.run_id,
+                step.id,
+                NodeState.RUNNING,
+                check_at_end=inline,
+                attempts=1,
+                error="",
             )
         except transitions.IllegalTransition:
             sorter.done(step.id)  # someone else has it

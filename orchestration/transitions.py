@@ -216,7 +216,7 @@ def _insert_sql(rows: list[NewEvent]):
     columns = [RunEvent._meta.get_field(n).column for n in names]
     block = _current()
     db = block.db if block else connection
-    data, at = RunEvent._meta.get_field("data"), db.ops.adapt_datetimefield_value
+    data = RunEvent._meta.get_field("data")
     if db.vendor == "postgresql":  # one array per column: 7 values to bind, whatever the rows
         arrays = [
             [e.run_id for e in rows],
@@ -235,7 +235,7 @@ def _insert_sql(rows: list[NewEvent]):
             + ") AS e(r, s, t, n, st, d, a)"
         )
         return sql, arrays
-    values = []
+    at, values = db.ops.adapt_datetimefield_value, []
     for e in rows:  # each column adapted as _prep would, without asking for its field
         values += (e.run_id, e.seq, e.type, e.node_id, str(e.state))
         values += (data.get_db_prep_save(e.data, db), at(e.at))
@@ -258,10 +258,10 @@ def _execute_raw(sql: str, params: list, fetch: bool = False):
         return cursor.fetchone() if fetch else cursor.rowcount
 
 
-def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict, at_end=False) -> int:
+def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict, check_at_end=False):
     """UPDATE … WHERE state IN (allowed sources): exactly one row moves, or none. A node this
-    batched block moved already is not asked again, nor one moved `at_end`: their columns
-    wait for the block's end (see `batched`)."""
+    batched block moved already is not asked again, nor one moved with `check_at_end`: their
+    columns wait for the block's end (see `batched`); 1 or 0, the rows that moved."""
     block = _current()
     db = block.db if block else None
     sets = [_prep(NodeRun, "state", to, db), *(_prep(NodeRun, k, v, db) for k, v in fields.items())]
@@ -273,7 +273,7 @@ def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict, at_end=
         block.held[key] = to
         return 1
     sources = frozenset(str(s) for s in NODE_FROM[to])  # our own enum values
-    if block is not None and at_end:
+    if block is not None and check_at_end:
         block.unchecked[key] = sources
         block.later[key] = dict(sets)
         block.held[key] = to

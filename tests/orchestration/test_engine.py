@@ -296,16 +296,16 @@ def test_a_pass_keeps_nothing_when_a_node_it_moved_unchecked_was_moved_by_someon
     run = runs.create_run(make_workflow(owner), user=owner, start=False)
     with pytest.raises(transitions.IllegalTransition, match="moved by someone else"):
         with transaction.atomic(), transitions.batched():
-            transitions.move_node(run.pk, "a", NodeState.RUNNING, True, attempts=1)
+            transitions.move_node(run.pk, "a", NodeState.RUNNING, check_at_end=True, attempts=1)
             transitions.move_node(run.pk, "a", NodeState.COMPLETED, output={"x": 1})
-            transitions.move_node(run.pk, "b", NodeState.RUNNING, True, attempts=1)
+            transitions.move_node(run.pk, "b", NodeState.RUNNING, check_at_end=True, attempts=1)
             NodeRun.objects.filter(run=run, node_id="b").update(state=NodeState.CANCELLED)
     assert {n.node_id: n.state for n in run.nodes.all()} == {"a": "pending", "b": "pending"}
     assert list(run.events.values_list("type", "state")) == [("run", "queued")]
     with transaction.atomic(), transitions.batched():  # unchecked moves that were allowed
-        transitions.move_node(run.pk, "a", NodeState.RUNNING, True, attempts=1)
+        transitions.move_node(run.pk, "a", NodeState.RUNNING, check_at_end=True, attempts=1)
         transitions.move_node(run.pk, "a", NodeState.COMPLETED, output={"x": 1})
-        transitions.move_node(run.pk, "b", NodeState.SKIPPED, True, error="not needed")
+        transitions.move_node(run.pk, "b", NodeState.SKIPPED, check_at_end=True, error="not needed")
     a, b = nodes(run)["a"], nodes(run)["b"]
     assert (a.state, a.attempts, a.output, b.state, b.error) == (
         "completed",
