@@ -48,6 +48,26 @@ async def receive_until_end(ws, timeout=60) -> list[dict]:
     raise AssertionError(f"no end of run in {received[-5:]}")
 
 
+async def watch_a_paused_chain(owner, step_type: str, params: dict, count: int) -> list[int]:
+    """A run that pauses, then `count` steps in a chain: the event numbers a websocket client
+    connected during the pause receives, to the end of the run."""
+    doc = document(
+        nodes=[{"id": "p", "type": "control.pause", "params": {}}]
+        + [{"id": f"s{i}", "type": step_type, "params": params} for i in range(count)],
+        edges=[{"source": "p", "target": "s0"}]
+        + [{"source": f"s{i}", "target": f"s{i + 1}"} for i in range(count - 1)],
+    )
+    workflow = await sync_to_async(make_workflow)(owner, doc)
+    run = await sync_to_async(runs.create_run)(workflow, user=owner)
+    await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
+    ws = await communicator(f"/ws/runs/{run.pk}/?after=0", owner)
+    assert (await ws.connect())[0]
+    await sync_to_async(runs.continue_run)(run, owner)
+    seqs = [m["seq"] for m in await receive_until_end(ws)]
+    await ws.disconnect()
+    return seqs
+
+
 def slow_document():
     return document(
         nodes=[
@@ -211,25 +231,9 @@ async def test_a_run_with_more_events_than_the_layer_holds_still_arrives_complet
     }
     channel_layers.backends.clear()
     try:
-        doc = document(
-            nodes=[{"id": "p", "type": "control.pause", "params": {}}]
-            + [
-                {"id": f"s{i}", "type": "control.log", "params": {"message": f"line {i}"}}
-                for i in range(40)
-            ],
-            edges=[{"source": "p", "target": "s0"}]
-            + [{"source": f"s{i}", "target": f"s{i + 1}"} for i in range(39)],
-        )
-        workflow = await sync_to_async(make_workflow)(owner, doc)
-        run = await sync_to_async(runs.create_run)(workflow, user=owner)
-        await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
-        ws = await communicator(f"/ws/runs/{run.pk}/?after=0", owner)
-        assert (await ws.connect())[0]
-        await sync_to_async(runs.continue_run)(run, owner)
-        messages = await receive_until_end(ws)  # a slow reader: the layer drops, the tail too
-        seqs = [m["seq"] for m in messages]
+        # a slow reader: the layer drops, the tail too
+        seqs = await watch_a_paused_chain(owner, "control.log", {"message": "a line"}, 40)
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 120
-        await ws.disconnect()
     finally:
         channel_layers.backends.clear()
 
@@ -315,21 +319,6 @@ async def test_a_socket_that_is_sent_every_event_reads_the_database_only_to_repl
         await deliver(self, message, text)
 
     monkeypatch.setattr(consumers.RunConsumer, "deliver", slowly)
-    doc = document(
-        nodes=[{"id": "p", "type": "control.pause", "params": {}}]
-        + [
-            {"id": f"d{i}", "type": "control.delay", "params": {"seconds": 0.02}} for i in range(30)
-        ],
-        edges=[{"source": "p", "target": "d0"}]
-        + [{"source": f"d{i}", "target": f"d{i + 1}"} for i in range(29)],
-    )
-    workflow = await sync_to_async(make_workflow)(owner, doc)
-    run = await sync_to_async(runs.create_run)(workflow, user=owner)
-    await sync_to_async(wait_for)(run.pk, {RunState.PAUSED})
-    ws = await communicator(f"/ws/runs/{run.pk}/?after=0", owner)
-    assert (await ws.connect())[0]
-    await sync_to_async(runs.continue_run)(run, owner)
-    seqs = [m["seq"] for m in await receive_until_end(ws)]
+    seqs = await watch_a_paused_chain(owner, "control.delay", {"seconds": 0.02}, 30)
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 60
     assert reads == [0]  # the replay on connecting, nothing after
-    await ws.disconnect()
