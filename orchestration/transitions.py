@@ -49,6 +49,8 @@ NODE_FROM = {
     NodeState.CANCELLED: {NodeState.PENDING, NodeState.RUNNING, NodeState.RETRYING},
 }
 
+# The same, as the plain values a statement's guard names (our own enum values).
+_SOURCES = {to: frozenset(str(s) for s in sources) for to, sources in NODE_FROM.items()}
 
 INSERT_ROWS = 500  # events per INSERT (SQLite allows 32,766 values in one statement)
 
@@ -272,7 +274,7 @@ def _update_node(run_id: int, node_id: str, to: NodeState, fields: dict, check_a
         block.later.setdefault(key, {}).update(sets)
         block.held[key] = to
         return 1
-    sources = frozenset(str(s) for s in NODE_FROM[to])  # our own enum values
+    sources = _SOURCES[to]
     if block is not None and check_at_end:
         block.unchecked[key] = sources
         block.later[key] = dict(sets)
