@@ -89,9 +89,11 @@ class NativeRun:
                     self._record(messages, sorter)
                     # What just finished may have made more ready: start it in the same pass.
                     self._start_ready(sorter, pool)
-            with transaction.atomic(), transitions.batched():
-                for message in execution.take(block=False):
-                    execution.record(message)
+            last = execution.take(block=False)
+            if last:
+                with transaction.atomic(), transitions.batched():
+                    for message in last:
+                        execution.record(message)
         execution.finish()
 
     def _may_start(self) -> bool:

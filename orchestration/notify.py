@@ -4,7 +4,7 @@ settings) and/or a webhook (Slack/Teams-compatible JSON: {"text": …}), with a 
 
 Sent by one background thread after the change is committed, so the engine never waits for a
 mail server or a webhook; a webhook goes through the outbound guard (`SDL_HTTP_ALLOWED_HOSTS`).
-While nobody has chosen any notification, a run's end costs one small query here.
+While nobody has chosen any notification, a run's end costs that thread one small query.
 """
 
 import logging
@@ -41,9 +41,7 @@ def _anyone_listening() -> bool:
 
 def run_changed(run_id: int, state: str) -> None:
     """Called when a run's state changes (the message goes after the transaction commits)."""
-    if state != RunState.PAUSED and state not in RUN_TERMINAL:
-        return
-    if _anyone_listening():
+    if state == RunState.PAUSED or state in RUN_TERMINAL:
         transaction.on_commit(lambda: _sender.submit(_send, run_id, state))
 
 
@@ -65,6 +63,8 @@ def message(run: WorkflowRun, state: str) -> tuple[str, str]:
 def _send(run_id: int, state: str) -> None:
     try:
         close_old_connections()
+        if not _anyone_listening():
+            return
         run = WorkflowRun.objects.select_related("workflow", "started_by").get(pk=run_id)
         user = run.started_by
         choice = Notifications.objects.filter(user=user).first() if user else None

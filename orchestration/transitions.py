@@ -7,7 +7,7 @@ transaction; the event is published to browsers only after that transaction comm
 
 import json
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -110,18 +110,27 @@ def batched():
         yield
         _write_later(block)
         _write_events(block.events)
+        if block.events:  # published in their order once committed (numbered by then)
+            transaction.on_commit(lambda: [events.publish(e) for e in block.events])
     finally:
         _block.now = None
         block.close()
 
 
 def _write_later(block: _Block) -> None:
+    """The block's waiting node columns: one statement per set of columns (and check) for
+    all its rows — on PostgreSQL one UPDATE joined to an array per column (its statements
+    are planned one by one, so a statement per row cost more than the rows), elsewhere one
+    prepared UPDATE run per row (SQLite works in this process)."""
     by_statement: dict[tuple, list] = {}
     for key, columns in block.later.items():
         statement = (tuple(columns), block.unchecked.get(key))
         by_statement.setdefault(statement, []).append([*columns.values(), *key])
     for (columns, sources), rows in by_statement.items():
-        block.cursor.executemany(_node_update_sql(columns, sources), rows)
+        if block.db.vendor == "postgresql":
+            block.cursor.execute(_nodes_update_sql(columns, sources), [*map(list, zip(*rows))])
+        else:
+            block.cursor.executemany(_node_update_sql(columns, sources), rows)
         if sources and block.cursor.rowcount != len(rows):
             raise IllegalTransition(
                 f"{len(rows) - block.cursor.rowcount} of the nodes this pass moved were moved "
@@ -132,17 +141,39 @@ def _write_later(block: _Block) -> None:
 _UPDATE_SQL: dict = {}
 
 
+def _only_from(sources: frozenset | None, table: str = "") -> str:
+    """The guard of an UPDATE that moves a node only from `sources` (our own enum values)."""
+    if not sources:
+        return ""
+    return f" AND {table}state IN (" + ", ".join(f"'{s}'" for s in sorted(sources)) + ")"
+
+
 def _node_update_sql(columns: tuple[str, ...], sources: frozenset | None) -> str:
     """UPDATE of these columns of one node row, only while it is in `sources` when given."""
     sql = _UPDATE_SQL.get((columns, sources))
     if sql is None:
-        sql = (
+        sql = _UPDATE_SQL[(columns, sources)] = (
             f"UPDATE {NodeRun._meta.db_table} SET {', '.join(f'{c} = %s' for c in columns)} "  # noqa: S608
-            "WHERE run_id = %s AND node_id = %s"
+            "WHERE run_id = %s AND node_id = %s" + _only_from(sources)
         )
-        if sources:  # our own enum values
-            sql += " AND state IN (" + ", ".join(f"'{s}'" for s in sorted(sources)) + ")"
-        _UPDATE_SQL[(columns, sources)] = sql
+    return sql
+
+
+def _nodes_update_sql(columns: tuple[str, ...], sources: frozenset | None) -> str:
+    """PostgreSQL: the same UPDATE for many rows, from one array per column (then the run
+    ids and the node ids)."""
+    sql = _UPDATE_SQL.get(("many", columns, sources))
+    if sql is None:
+        fields = {f.column: f for f in NodeRun._meta.concrete_fields}
+        types = [fields[c].cast_db_type(connection) for c in (*columns, "run_id", "node_id")]
+        names = [f"v{i}" for i in range(len(types))]
+        sql = _UPDATE_SQL[("many", columns, sources)] = (
+            f"UPDATE {NodeRun._meta.db_table} AS n "  # noqa: S608
+            f"SET {', '.join(f'{c} = v.{v}' for c, v in zip(columns, names))} "
+            f"FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) AS v({', '.join(names)}) "
+            f"WHERE n.run_id = v.{names[-2]} AND n.node_id = v.{names[-1]}"
+            + _only_from(sources, "n.")
+        )
     return sql
 
 
@@ -166,12 +197,12 @@ def _append_event(run_id: int, type_: str, node_id="", state="", data=None) -> N
     """Must run inside a transaction: the UPDATE of the run's counter locks its row until
     commit, so sequence numbers are handed out with no gaps, in commit order."""
     event = NewEvent(run_id, type_, node_id, state, data or {}, timezone.now())
-    transaction.on_commit(lambda: events.publish(event))  # numbered by then
     block = _current()
-    if block is not None:
+    if block is not None:  # written and published with the block's others
         block.events.append(event)
     else:
         _write_events([event])
+        transaction.on_commit(lambda: events.publish(event))  # numbered by then
     return event
 
 
@@ -304,7 +335,7 @@ def run_created(run_id: int, node_ids) -> NewEvent:
     same = [f for f in fields if f.name != "node_id"]  # every row's, but its node id
     values = [f.get_db_prep_save(f.pre_save(blank, True), connection) for f in same]
     ids = list(node_ids)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _execute_raw(
             f"INSERT INTO {NodeRun._meta.db_table} "  # noqa: S608
             f"({', '.join(f.column for f in same)}, node_id) "
@@ -324,24 +355,25 @@ def move_run(run_id: int, to: RunState, **fields) -> NewEvent:
         fields["started_at"] = Coalesce(F("started_at"), Value(now))  # a resume keeps it
     if to in RUN_TERMINAL:
         fields.setdefault("finished_at", now)
-    with transaction.atomic():
+    # No savepoint (as move_node): a refused change leaves the block normally, then raises.
+    with transaction.atomic(savepoint=False):
         changed = WorkflowRun.objects.filter(pk=run_id, state__in=RUN_FROM[to]).update(
             state=to, **fields
         )
-        if not changed:
-            current = WorkflowRun.objects.filter(pk=run_id).values_list("state", flat=True)
-            raise IllegalTransition(f"run {run_id} cannot go from {current.first()} to {to}")
-        if to in RUN_TERMINAL:  # a run that has ended holds no robot, whatever happened
-            held = RobotLock.objects.filter(run_id=run_id)
-            if to == RunState.INTERRUPTED:  # … but nobody knows where it left the robot
-                for robot_id in held.values_list("robot_id", flat=True):
-                    mark_needs_check(
-                        robot_id, f"run {run_id} ended interrupted while it held the robot"
-                    )
-            held.delete()
-            transaction.on_commit(wakeup.poke)  # e.g. a campaign's next trial
-        notify.run_changed(run_id, to)
-        return _append_event(run_id, "run", state=to, data=data)
+        if changed:
+            if to in RUN_TERMINAL:  # a run that has ended holds no robot, whatever happened
+                held = RobotLock.objects.filter(run_id=run_id)
+                if to == RunState.INTERRUPTED:  # … but nobody knows where it left the robot
+                    for robot_id in held.values_list("robot_id", flat=True):
+                        mark_needs_check(
+                            robot_id, f"run {run_id} ended interrupted while it held the robot"
+                        )
+                held.delete()
+                transaction.on_commit(wakeup.poke)  # e.g. a campaign's next trial
+            notify.run_changed(run_id, to)
+            return _append_event(run_id, "run", state=to, data=data)
+    current = WorkflowRun.objects.filter(pk=run_id).values_list("state", flat=True)
+    raise IllegalTransition(f"run {run_id} cannot go from {current.first()} to {to}")
 
 
 def move_node(
@@ -356,9 +388,10 @@ def move_node(
     if "error" in fields:  # an exception's text: anything, NUL characters included
         fields["error"] = storable(str(fields["error"])[:20000])[0]
     data = {k: fields[k] for k in ("attempts", "error", "output") if k in fields}
-    # No savepoint (the engine calls this many times in one transaction): nothing raises
-    # inside the block; a refused change leaves it normally and is reported after.
-    with transaction.atomic(savepoint=False):
+    # No savepoint (the engine calls this many times in one transaction), nor a transaction
+    # of its own inside a batched block (already in one): nothing raises inside; a refused
+    # change leaves it normally and is reported after.
+    with nullcontext() if _current() else transaction.atomic(savepoint=False):
         changed = _update_node(run_id, node_id, to, fields, check_at_end)
         event = _append_event(run_id, "node", node_id, to, data) if changed else None
     if event is None:

@@ -76,6 +76,7 @@ class Execution:
         self.paused = False
         self.robot_lock = threading.Lock()
         self._robot = None
+        self.may_hold_robot = True  # until the run is read: one with no robot holds none
         self._cancel_read_at = 0.0
 
     def run(self, nodes) -> None:
@@ -97,8 +98,10 @@ class Execution:
         session. False when it must not go on (already ended here, or refused)."""
         ACTIVE[self.run_id] = self
         close_old_connections()
-        run = WorkflowRun.objects.select_related("version", "robot").get(pk=self.run_id)
+        # Its version and robot are read when needed (most runs have their plan and no robot).
+        run = WorkflowRun.objects.get(pk=self.run_id)
         self.options = run.options or {}
+        self.may_hold_robot = run.robot_id is not None
         if run.state != RunState.QUEUED:
             return False  # cancelled or taken before we got here
         try:
@@ -106,7 +109,8 @@ class Execution:
         except InvalidWorkflow as exc:
             transitions.move_run(self.run_id, RunState.FAILED, error=f"invalid workflow: {exc}")
             return False
-        WorkflowRun.objects.filter(pk=self.run_id).update(host=HOST, pid=os.getpid())
+        if (run.host, run.pid) != (HOST, os.getpid()):  # not the process that created it
+            WorkflowRun.objects.filter(pk=self.run_id).update(host=HOST, pid=os.getpid())
         if not robot.acquire(run):
             return False
         try:
@@ -334,6 +338,7 @@ class Execution:
         ACTIVE.pop(self.run_id, None)
         try:
             self.close_robot()
-            robot.release(self.run_id)  # ended by now; this is for a run that never began
+            if self.may_hold_robot:  # ended by now; this is for a run that never began
+                robot.release(self.run_id)
         finally:
             connection.close()
