@@ -128,7 +128,9 @@ def _write_later(block: _Block) -> None:
         by_statement.setdefault(statement, []).append([*columns.values(), *key])
     for (columns, sources), rows in by_statement.items():
         if block.db.vendor == "postgresql":
-            block.cursor.execute(_nodes_update_sql(columns, sources), [*map(list, zip(*rows))])
+            block.cursor.execute(
+                _nodes_update_sql(columns, sources), [*map(list, zip(*rows, strict=True))]
+            )
         else:
             block.cursor.executemany(_node_update_sql(columns, sources), rows)
         if sources and block.cursor.rowcount != len(rows):
@@ -166,13 +168,13 @@ def _nodes_update_sql(columns: tuple[str, ...], sources: frozenset | None) -> st
     if sql is None:
         fields = {f.column: f for f in NodeRun._meta.concrete_fields}
         types = [fields[c].cast_db_type(connection) for c in (*columns, "run_id", "node_id")]
-        names = [f"v{i}" for i in range(len(types))]
+        values = [f"v{i}" for i in range(len(columns))]
         sql = _UPDATE_SQL[("many", columns, sources)] = (
             f"UPDATE {NodeRun._meta.db_table} AS n "  # noqa: S608
-            f"SET {', '.join(f'{c} = v.{v}' for c, v in zip(columns, names))} "
-            f"FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) AS v({', '.join(names)}) "
-            f"WHERE n.run_id = v.{names[-2]} AND n.node_id = v.{names[-1]}"
-            + _only_from(sources, "n.")
+            f"SET {', '.join(f'{c} = v.{v}' for c, v in zip(columns, values, strict=True))} "
+            f"FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) "
+            f"AS v({', '.join(values)}, run, node) "
+            "WHERE n.run_id = v.run AND n.node_id = v.node" + _only_from(sources, "n.")
         )
     return sql
 

@@ -149,6 +149,8 @@ else:
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+    # A thread keeps its connection to the file (a new one reads the schema again).
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A bounded pool per process, whatever the number of runs and requests: a thread that
     # finds it empty waits for a connection rather than opening one more.

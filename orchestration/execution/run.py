@@ -334,11 +334,13 @@ class Execution:
         robot.close(session, cancelled=self.signals.cancel.is_set(), run_id=self.run_id)
 
     def close(self) -> None:
-        """After the run: no robot session, no lock, no registration, no connection open."""
+        """After the run: no robot session, no lock, no registration; the database connection
+        back to the pool (PostgreSQL), or kept for the thread's next run (SQLite's own file:
+        opening one and reading the schema again cost more than a small run's nodes)."""
         ACTIVE.pop(self.run_id, None)
         try:
             self.close_robot()
             if self.may_hold_robot:  # ended by now; this is for a run that never began
                 robot.release(self.run_id)
         finally:
-            connection.close()
+            close_old_connections()
