@@ -21,6 +21,7 @@ from django.core.management import call_command
 from orchestration import prefect_engine, runs
 from orchestration.hosts import process_alive
 from orchestration.models import RunState, WorkflowRun
+from sdl_site import settings as site_settings
 from tests.factories import ROOT, demo, document, make_robot, make_workflow
 from tests.orchestration.runhelpers import nodes, wait_for
 from tests.orchestration.test_live import communicator, receive_until_end
@@ -31,15 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def redis_layer(prefect, settings):
     """This process listens on the Redis the worker publishes to."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": prefect.redis_url, "socket_timeout": None}],
-                "capacity": 5000,
-            },
-        }
-    }
+    settings.CHANNEL_LAYERS = {"default": site_settings.channel_layer(prefect.redis_url)}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
