@@ -139,6 +139,9 @@ def run():
     with redis_server() as redis_url:
         for layer, extra in (("memory", {}), ("redis", {"REDIS_URL": redis_url})):
             with daphne({**env, **extra}) as host:
+                # Warm-up, not measured: a server's first run pays for its imports, its first
+                # connections and subscriptions (a lab's server has long paid for them).
+                timed(measure(host, token, cookie, 1, paced), 180, f"live.{layer}.warm_up")
                 for clients in (1, 10, 50, 200):
                     name = f"live.{layer}.clients_{clients}"
                     found = timed(measure(host, token, cookie, clients, paced), 180, name)
