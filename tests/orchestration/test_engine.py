@@ -288,6 +288,7 @@ def test_a_pass_writes_a_nodes_later_moves_once_and_still_refuses_an_illegal_one
     assert list(run.events.values_list("seq", flat=True)) == [1, 2, 3]
 
 
+@pytest.mark.db_concurrency  # PostgreSQL writes a pass's rows with a statement of its own
 def test_a_pass_keeps_nothing_when_a_node_it_moved_unchecked_was_moved_by_someone_else(owner):
     """A move checked at the pass's end (an inline node: no round trip of its own) is still
     refused when the row was not in a state it may move from, and with it the whole pass."""
