@@ -301,8 +301,11 @@ class StillRunning(Exception):
     pass
 
 
-def wait(run_id: int, states=RUN_TERMINAL, timeout: float = 600) -> WorkflowRun:
-    """The run once it is in one of `states` (by default: once it has ended)."""
+def wait(
+    run_id: int, states=RUN_TERMINAL, timeout: float = 600, every: float = 0.02
+) -> WorkflowRun:
+    """The run once it is in one of `states` (by default: once it has ended), asking every
+    `every` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         run = WorkflowRun.objects.get(pk=run_id)
@@ -310,4 +313,4 @@ def wait(run_id: int, states=RUN_TERMINAL, timeout: float = 600) -> WorkflowRun:
             return run
         if time.monotonic() >= deadline:
             raise StillRunning(f"run {run_id} is still {run.state} after {timeout:g} s")
-        time.sleep(0.02)
+        time.sleep(every)

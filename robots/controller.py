@@ -23,7 +23,8 @@ def open_session(run, document, cancelled=lambda: False):
         if robot is None or robot.simulate:
             label = robot.name if robot else f"simulated {document.robot.type}"
             return SimulatorSession(document, label=label)
-        return HttpSession(robot, document, cancelled=cancelled)
+        script = DRY_RUNS.script(run.version.document, run.parameters)
+        return HttpSession(robot, document, cancelled=cancelled, script=script)
     except (DeckError, RobotError) as exc:
         raise ControllerError(str(exc))
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 PASSED, PROBLEMS, CHECKING = "passed", "problems", "checking"
 NOT_APPLICABLE, CRASHED, TIMED_OUT = "not applicable", "crashed", "timed out"
 CACHE_SIZE = 256
+SCRIPTS_KEPT = 8  # a script holds every command of a workflow: only the latest few are kept
 MAX_WAITING = 32
 
 
@@ -65,6 +66,7 @@ def play(raw: dict, given: dict | None = None) -> dict:
             incoming[edge.target].append(edge)
     problems: list[dict] = []
     nodes: dict[str, dict] = {}
+    script: list[dict] = []  # what each robot step sent, for a run of the same (see Script)
     try:
         session = SimulatorSession(document, label="dry run")
     except DeckError as exc:
@@ -93,6 +95,14 @@ def play(raw: dict, given: dict | None = None) -> dict:
                 continue
             try:
                 outputs[node_id] = session.execute(kind, values)
+                script.append(
+                    {
+                        "node": node_id,
+                        "params": values.model_dump(mode="json"),
+                        "commands": session.raw_commands,
+                        "outputs": outputs[node_id],
+                    }
+                )
                 nodes[node_id] = {"state": "completed", **_effects(session.last_commands)}
                 nodes[node_id]["liquids"] = session.wells.snapshot()
                 problems += [
@@ -118,6 +128,7 @@ def play(raw: dict, given: dict | None = None) -> dict:
         "parameters": params,
         "liquids_at_start": Wells(document.deck).snapshot(),
         "seconds": round(time.perf_counter() - began, 3),
+        "script": {"setup": session.setup_commands, "steps": script},
     }
 
 
@@ -163,6 +174,30 @@ def _effects(commands: list[dict]) -> dict:
     }
 
 
+class Script:
+    """A passed dry run's commands, node by node, for a robot session of the same document and
+    parameters. The simulator is deterministic: while the run takes the same robot steps with
+    the same parameters in the same order, simulating them again would produce exactly these
+    commands and outputs, so the session sends these instead of simulating each step again
+    (its shadow catches up only if the run takes another way). The first difference ends it."""
+
+    def __init__(self, recorded: dict):
+        self.setup: list[dict] = recorded["setup"]
+        self.steps: list[dict] = recorded["steps"]
+        self.position = 0
+
+    def take(self, node_id: str | None, params) -> dict | None:
+        """The recorded step, when it is this node with these parameters; None from the first
+        difference on."""
+        if self.position < len(self.steps):
+            step = self.steps[self.position]
+            if step["node"] == node_id and step["params"] == params.model_dump(mode="json"):
+                self.position += 1
+                return step
+        self.position = len(self.steps)
+        return None
+
+
 # --- worker processes, cache ------------------------------------------------------------------
 
 
@@ -192,6 +227,7 @@ class DryRuns:
     def __init__(self):
         self.lock = threading.Lock()
         self.cache: OrderedDict[str, dict] = OrderedDict()
+        self.scripts: OrderedDict[str, dict] = OrderedDict()  # of passed dry runs, by key
         self.running: dict[str, tuple[Future, float]] = {}
         self.pool: ProcessPoolExecutor | None = None
 
@@ -248,10 +284,22 @@ class DryRuns:
                     if isinstance(exc, BrokenProcessPool):
                         self.pool = None
             del self.running[key]
+            script = report.pop("script", None)
+            if script is not None and report["status"] == PASSED:
+                self.scripts[key] = script
+                while len(self.scripts) > SCRIPTS_KEPT:
+                    self.scripts.popitem(last=False)
             self.cache[key] = report
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
             return report
+
+    def script(self, raw: dict, given: dict | None = None) -> "Script | None":
+        """What the passed dry run of this document and these parameters sent, if still kept
+        here (a run's robot session follows it; see Script)."""
+        with self.lock:
+            recorded = self.scripts.get(key_of(raw, given))
+        return Script(recorded) if recorded is not None else None
 
     def _forget_pool_if_stuck(self) -> None:
         """A dry run over budget keeps its worker busy: replace the pool, ending its workers."""

@@ -1,9 +1,12 @@
 """The HTTP back end: a robot's own HTTP API (robot-server, port 31950).
 
-Every node is first played on a shadow simulator with the same deck: what the simulator
-refuses never reaches the robot, and the Protocol Engine commands it produces (transfers split
-into tips, aspirates and dispenses exactly as the Protocol API does) are sent one by one to
-the robot. How robot-server behaves (`../shared/design/opentrons.md`) decides the rest:
+Every node is first played on the simulator with the same deck: what the simulator refuses
+never reaches the robot, and the Protocol Engine commands it produces (transfers split into
+tips, aspirates and dispenses exactly as the Protocol API does) are sent one by one to the
+robot. While the run takes the steps its dry run took, those are the dry run's commands (no
+second simulation on the way to the robot: `dryrun.Script`); otherwise a shadow simulator of
+the session plays each step. How robot-server behaves (`../shared/design/opentrons.md`)
+decides the rest:
 
 - Commands go with `"intent": "setup"` into an idle run, which robot-server runs at once; a
   protocol-intent command would wait for `play`, and a played run ends when its queue empties.
@@ -17,6 +20,7 @@ the robot. How robot-server behaves (`../shared/design/opentrons.md`) decides th
   command in flight when the connection failed as "outcome unknown".
 """
 
+import copy
 import time
 
 import httpx
@@ -195,7 +199,7 @@ def deck_configuration_problems(client, deck, shadow) -> list[str]:
 class HttpSession:
     simulated = False
 
-    def __init__(self, robot, document, cancelled=lambda: False):
+    def __init__(self, robot, document, cancelled=lambda: False, script=None):
         self.robot = robot
         self.label = f"{robot.name} over HTTP at {robot.host}:{robot.port}"
         self.client = RobotClient(robot)
@@ -206,8 +210,12 @@ class HttpSession:
         self.lost = False  # a request went unanswered: the robot's state is unknown
         self.overran = False  # a command outlived its deadline: the robot must be stopped
         self.shadow = SimulatorSession(document, label=f"shadow of {robot.name}")
+        self.script = None  # a passed dry run's commands, while the run follows it
+        self.behind: list[tuple] = []  # steps sent from the script, not yet on the shadow
         try:
             self._begin(document, cancelled)
+            if script is not None and self._correlate(self.shadow.setup_commands, script.setup):
+                self.script = script
         except BaseException:
             self.end()
             raise
@@ -236,6 +244,39 @@ class HttpSession:
                 raise RobotError(str(exc))
 
     # --- commands ---------------------------------------------------------------------------
+
+    def _correlate(self, shadow: list[dict], recorded: list[dict]) -> bool:
+        """The ids the same commands got on the shadow and in the dry run (or the reverse)
+        name the same robot ids; False when the commands are not the same."""
+        if [c["commandType"] for c in shadow] != [c["commandType"] for c in recorded]:
+            return False
+        for one, other in zip(shadow, recorded, strict=True):
+            for key in ("labwareId", "pipetteId", "moduleId"):
+                mine, theirs = (
+                    (one.get("result") or {}).get(key),
+                    (other.get("result") or {}).get(key),
+                )
+                if mine in self.ids and theirs:
+                    self.ids[theirs] = self.ids[mine]
+                elif theirs in self.ids and mine:
+                    self.ids[mine] = self.ids[theirs]
+        return True
+
+    def _catch_up(self) -> None:
+        """The run left the script: play the steps sent from it on the shadow, which must
+        produce the very commands that were sent, before the shadow decides again."""
+        self.script, behind, self.behind = None, self.behind, []
+        for node_type, params, step in behind:
+            self.shadow.execute(node_type, params)
+            made, sent = self.shadow.raw_commands, step["commands"]
+            if not self._correlate(made, sent) or [self._map(c["params"]) for c in made] != [
+                self._map(c["params"]) for c in sent
+            ]:
+                raise NodeError(
+                    f"{self.client.where()}: the simulator no longer produces the commands "
+                    f"sent for {step['node']}; check the robot before going on",
+                    retryable=False,
+                )
 
     def _map(self, value):
         if isinstance(value, dict):
@@ -301,7 +342,7 @@ class HttpSession:
             self.lost = True
             self.last_commands.append(
                 {
-                    **readable(command, self.shadow.names),
+                    **readable({**command, "params": body["data"]["params"]}, self.names),
                     "status": "unknown",
                     "error": f"outcome unknown: {exc}",
                 }
@@ -330,11 +371,18 @@ class HttpSession:
     # --- the controller interface -------------------------------------------------------------
 
     def execute(self, node_type, params, context=None) -> dict:
-        output = self.shadow.execute(node_type, params, context)  # refuses before motion
-        self.last_commands = []
+        self.last_commands = []  # a step refused before motion sent nothing
+        step = self.script.take(getattr(context, "node_id", None), params) if self.script else None
+        if step is not None:  # what the dry run's simulator produced for this very step
+            self.behind.append((node_type, params, step))
+            output, commands = copy.deepcopy(step["outputs"]), step["commands"]
+        else:
+            self._catch_up()
+            output = self.shadow.execute(node_type, params, context)  # refuses before motion
+            commands = self.shadow.raw_commands
         sent = []
         try:
-            for command in self.shadow.raw_commands:
+            for command in commands:
                 if context is not None:
                     context.check_cancelled()
                 sent.append(self._send(command, context=context))
@@ -349,6 +397,7 @@ class HttpSession:
         and, as the robot's own stop dropped them, drops the tips it still holds; with
         `fresh_tip` the robot picks up a new one for each such pipette. Lines for the log."""
         said = []
+        self._catch_up()
         self.shadow.reestablish(steps)
         for deck_id, pipette in self.shadow.pipettes.items():
             if not pipette.has_tip:

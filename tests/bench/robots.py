@@ -52,7 +52,7 @@ def one_run(fake, workflow, robot) -> tuple[float, float, int, str]:
     run's end, commands sent, the robot's run id)."""
     before = len(fake.requests())
     run = runs.create_run(workflow, user=workflow.owner, robot=robot)
-    runs.wait(run.pk, timeout=120)
+    runs.wait(run.pk, timeout=120, every=0.5)  # seldom: the figures are the run's own times
     started = RunEvent.objects.get(run_id=run.pk, type="run", state="running").at
     ended = RunEvent.objects.filter(run_id=run.pk, type="run").order_by("-seq").first().at
     ours = [r for r in fake.requests()[before:] if r[1].endswith("/commands") and r[0] == "POST"]

@@ -57,7 +57,9 @@ def workflows():
 
 
 @pytest.mark.parametrize(("doc", "parameters"), list(workflows()))
-def test_each_workflow_runs_over_http_with_the_simulators_command_log(owner, doc, parameters):
+def test_each_workflow_runs_over_http_with_the_simulators_command_log(
+    owner, doc, parameters, taken
+):
     fake = fake_for(doc, max_api=(2, 27))  # a robot on software new enough for the workflow
     try:
         robot_type = doc["robot"]["type"]
@@ -67,6 +69,7 @@ def test_each_workflow_runs_over_http_with_the_simulators_command_log(owner, doc
         assert real.state == RunState.COMPLETED, real.error
         log = command_log(real)
         assert log == command_log(simulated)
+        assert taken and all(followed for _, followed in taken)  # its dry run's commands
         assert sum(len(c) for c in log.values()) > 3
         assert {c["status"] for c in fake.runs[next(iter(fake.runs))].commands()} == {"succeeded"}
         assert fake.current is None  # our idle run was dismissed at the end
