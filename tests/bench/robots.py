@@ -17,7 +17,7 @@ from orchestration.models import RunEvent
 from robots.models import Robot
 from tests.factories import demo
 
-REPEATS = 9
+REPEATS = 15
 
 
 def figure(name, value, unit):
